@@ -1,0 +1,1 @@
+"""Research groups, data use agreements, access requests, grants and downloads (upcoming issues)."""

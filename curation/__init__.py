@@ -1,0 +1,1 @@
+"""Quality checks, review queue, annotations, adjudication and dataset releases (upcoming issues)."""

@@ -1,0 +1,11 @@
+"""The Celery application: Redis at scale, kombu's filesystem transport on one machine."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagebank.settings")
+
+app = Celery("imagebank")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,114 @@
+"""Reading, checking and deriving images with Pillow."""
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+# Pillow's own format names mapped to the bank's source-format codes and content types.
+SUPPORTED_FORMATS = {
+    "JPEG": ("jpeg", "image/jpeg", "jpg"),
+    "PNG": ("png", "image/png", "png"),
+    "TIFF": ("tiff", "image/tiff", "tif"),
+}
+
+
+class InvalidImage(ValueError):
+    """An upload that is not an image the bank accepts; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    source_format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    width: int
+    height: int
+    preview_jpeg: bytes
+    thumbnail_jpeg: bytes
+
+
+def _open(fileobj: IO[bytes], filename: str) -> PILImage.Image:
+    fileobj.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            image = PILImage.open(fileobj)
+    except (
+        UnidentifiedImageError,
+        PILImage.DecompressionBombWarning,
+        PILImage.DecompressionBombError,
+    ) as error:
+        if isinstance(error, UnidentifiedImageError):
+            raise InvalidImage(
+                _("%(file)s is not a readable image.") % {"file": filename}
+            ) from error
+        raise InvalidImage(
+            _("%(file)s has more pixels than the bank accepts (%(limit)s).")
+            % {"file": filename, "limit": f"{settings.MAX_IMAGE_PIXELS:,}"}
+        ) from error
+    if image.width * image.height > settings.MAX_IMAGE_PIXELS:
+        raise InvalidImage(
+            _("%(file)s has %(pixels)s pixels; the limit is %(limit)s.")
+            % {
+                "file": filename,
+                "pixels": f"{image.width * image.height:,}",
+                "limit": f"{settings.MAX_IMAGE_PIXELS:,}",
+            }
+        )
+    return image
+
+
+def inspect(fileobj: IO[bytes], filename: str) -> ImageInfo:
+    """Check that the bytes are a complete JPEG, PNG or TIFF within the pixel limit."""
+    image = _open(fileobj, filename)
+    if image.format not in SUPPORTED_FORMATS:
+        raise InvalidImage(
+            _("%(file)s is a %(format)s image; the bank accepts JPEG, PNG and TIFF.")
+            % {"file": filename, "format": image.format}
+        )
+    source_format, content_type, extension = SUPPORTED_FORMATS[image.format]
+    width, height = image.size
+    try:
+        image.load()  # decodes every byte: truncated or corrupt data fails here, not later
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImage(
+            _("%(file)s is damaged or truncated (%(detail)s).")
+            % {"file": filename, "detail": error}
+        ) from error
+    finally:
+        fileobj.seek(0)
+    return ImageInfo(source_format, content_type, extension, width, height)
+
+
+def _jpeg(image: PILImage.Image, max_side: int) -> bytes:
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, "JPEG", quality=85, optimize=True, progressive=True)
+    return buffer.getvalue()
+
+
+def derive(data: bytes, filename: str = "image") -> Derivatives:
+    """Dimensions, a preview and a thumbnail, shown the right way up."""
+    image = _open(io.BytesIO(data), filename)
+    width, height = image.size
+    if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        width, height = height, width  # EXIF turns the picture a quarter: report what is shown
+    # Decode at reduced scale where the codec can (JPEG): previews never need full resolution.
+    image.draft("RGB", (settings.PREVIEW_MAX_SIDE, settings.PREVIEW_MAX_SIDE))
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    preview = _jpeg(image, settings.PREVIEW_MAX_SIDE)
+    thumbnail = _jpeg(image, settings.THUMBNAIL_MAX_SIDE)
+    return Derivatives(width, height, preview, thumbnail)

@@ -1,0 +1,26 @@
+from .cases import CODED_FIELDS, Case, CaseEvent
+from .images import Image, ProcessingStatus
+from .sites import (
+    Site,
+    SiteGroupObjectPermission,
+    SiteMembership,
+    SiteRole,
+    SiteUserObjectPermission,
+    Subject,
+)
+from .users import User
+
+__all__ = [
+    "CODED_FIELDS",
+    "Case",
+    "CaseEvent",
+    "Image",
+    "ProcessingStatus",
+    "Site",
+    "SiteGroupObjectPermission",
+    "SiteMembership",
+    "SiteRole",
+    "SiteUserObjectPermission",
+    "Subject",
+    "User",
+]

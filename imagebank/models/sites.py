@@ -1,0 +1,101 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from imagebank import vocabularies as vocab
+
+from .constraints import choice_constraint
+
+
+class Site(models.Model):
+    """A clinic or programme that contributes examinations."""
+
+    slug = models.SlugField(_("short name"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the ISO 3166 two-letter code, e.g. KE."))],
+        help_text=_("ISO 3166-1 alpha-2 code"),
+    )
+    clinical_setting = models.CharField(
+        _("clinical setting"), max_length=40, choices=vocab.CLINICAL_SETTING.choices
+    )
+    devices = models.JSONField(
+        _("devices"), default=list, blank=True, help_text=_("Colposcopes and cameras in use")
+    )
+    contributors_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, related_name="contributing_site", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("contribute_to_site", _("Can contribute cases to the site")),
+            ("view_site_cases", _("Can view the site's cases")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="site_country_iso2"
+            ),
+            choice_constraint("clinical_setting", vocab.CLINICAL_SETTING, allow_blank=False),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# django-guardian with direct foreign keys: fast joins, and rows vanish with their site.
+class SiteUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Site, on_delete=models.CASCADE)
+
+
+class SiteGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Site, on_delete=models.CASCADE)
+
+
+class SiteRole(models.TextChoices):
+    CONTRIBUTOR = "contributor", _("Contributor")
+    SITE_LEAD = "site_lead", _("Site lead")
+
+
+class SiteMembership(models.Model):
+    """A user's role at a site. The services keep the site's contributors group in step."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=SiteRole.choices, default=SiteRole.CONTRIBUTOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site"], name="one_membership_per_user_site"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=SiteRole.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.site} ({self.get_role_display()})"
+
+
+class Subject(models.Model):
+    """A patient, known only by a keyed-hash pseudonym of the site's local ID."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
+    pseudonym = models.CharField(_("pseudonym"), max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "pseudonym"], name="subject_pseudonym_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.slug}:{self.pseudonym[:12]}"

@@ -1,0 +1,65 @@
+"""Read queries, filtered by what the user may see. Templates and views never filter by hand."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from imagebank.lifecycle import SUBMITTED_STATES
+from imagebank.models import Case, Image, Site
+from imagebank.permissions import sites_with_permission
+from imagebank.roles import Role, user_roles
+
+
+def sites_for_user(user) -> QuerySet[Site]:
+    """Sites a user belongs to; curators and reviewers see every site."""
+    if not user.is_authenticated:
+        return Site.objects.none()
+    if user.is_superuser or user_roles(user) & {Role.CURATOR, Role.REVIEWER}:
+        return Site.objects.all()
+    return sites_with_permission(user, "imagebank.view_site_cases")
+
+
+def contributable_sites(user) -> QuerySet[Site]:
+    return sites_with_permission(user, "imagebank.contribute_to_site")
+
+
+def cases_for_user(user) -> QuerySet[Case]:
+    """Cases of the user's own sites, plus every submitted case for reviewers; all for curators."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    roles = user_roles(user)
+    if user.is_superuser or Role.CURATOR in roles:
+        visible = Q()
+    else:
+        own_sites = sites_with_permission(user, "imagebank.view_site_cases").values("pk")
+        visible = Q(site__in=own_sites)
+        if Role.REVIEWER in roles:
+            visible |= Q(state__in=SUBMITTED_STATES)
+    return Case.objects.filter(visible).select_related("site", "subject", "created_by")
+
+
+def case_list(user, *, site: Site | None = None, state: str | None = None) -> QuerySet[Case]:
+    cases = cases_for_user(user).annotate(image_count=Count("images"))
+    if site is not None:
+        cases = cases.filter(site=site)
+    if state:
+        cases = cases.filter(state=state)
+    return cases
+
+
+def case_detail(user, pk: int) -> Case:
+    """The case with its images in display order, or 404 when the user may not see it."""
+    return get_object_or_404(
+        cases_for_user(user).prefetch_related(
+            Prefetch("images", queryset=Image.objects.order_by("display_order")),
+            "events__actor",
+        ),
+        pk=pk,
+    )
+
+
+def images_for_user(user) -> QuerySet[Image]:
+    return Image.objects.filter(case__in=cases_for_user(user).values("pk")).select_related("case")
+
+
+def case_counts_by_state(cases: QuerySet[Case]) -> dict[str, int]:
+    return dict(cases.order_by().values_list("state").annotate(n=Count("pk")))

@@ -1,0 +1,196 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imagebank import hooks
+from imagebank import vocabularies as vocab
+from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
+from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
+from imagebank.permissions import can_contribute_to, can_edit_case, require
+from imagebank.pseudonyms import pseudonym_for
+
+# The metadata a contributor gives and may edit while the case is in their hands.
+CLINICAL_FIELDS = (
+    "age_at_exam",
+    "exam_year",
+    *CODED_FIELDS,
+    *vocab.FINDING_LISTS,
+    "lesion_clock_positions",
+    "lesion_quadrants",
+    "swede_total",
+    "swede_not_assessable",
+    "provisional_diagnosis_text",
+    "management_text",
+    "notes",
+)
+
+
+def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Check vocabulary codes and lists, and the Swede total against its components.
+
+    Raises one ValidationError naming every bad field; returns the values with the Swede total
+    filled in when all five components are given and the total is not.
+    """
+    errors: dict[str, list[str]] = {}
+    unknown = set(values) - set(CLINICAL_FIELDS)
+    for field in sorted(unknown):
+        errors[field] = [_("Unknown field.")]
+    cleaned = {key: value for key, value in values.items() if key not in unknown}
+
+    for field, vocabulary in CODED_FIELDS.items():
+        value = cleaned.get(field)
+        if value in (None, ""):
+            if field in cleaned:
+                cleaned[field] = ""
+            continue
+        if value not in vocabulary:
+            errors[field] = [
+                _("“%(value)s” is not a code of %(vocabulary)s.")
+                % {"value": value, "vocabulary": vocabulary.name}
+            ]
+    for field, vocabulary in vocab.FINDING_LISTS.items():
+        value = cleaned.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+            errors[field] = [_("Give a list of codes.")]
+            continue
+        bad = [code for code in value if code not in vocabulary]
+        if bad:
+            errors[field] = [
+                _("Not codes of %(vocabulary)s: %(codes)s")
+                % {"vocabulary": vocabulary.name, "codes": ", ".join(bad)}
+            ]
+        cleaned[field] = list(dict.fromkeys(value))  # keep order, drop repeats
+    positions = cleaned.get("lesion_clock_positions")
+    if positions is not None:
+        if not isinstance(positions, list) or not all(
+            isinstance(hour, int) and not isinstance(hour, bool) and 1 <= hour <= 12
+            for hour in positions
+        ):
+            errors["lesion_clock_positions"] = [_("Give clock hours between 1 and 12.")]
+        else:
+            cleaned["lesion_clock_positions"] = sorted(set(positions))
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _check_swede(case: Case) -> None:
+    computed = case.swede_points()
+    if case.swede_not_assessable:
+        case.swede_total = None
+    elif computed is not None and case.swede_total is None:
+        case.swede_total = computed
+    elif computed is not None and case.swede_total != computed:
+        raise ValidationError(
+            {
+                "swede_total": _(
+                    "The Swede score is %(total)s but its components add up to %(sum)s."
+                )
+                % {"total": case.swede_total, "sum": computed}
+            }
+        )
+    if case.adequacy != "inadequate" and case.inadequacy_reason:
+        raise ValidationError(
+            {"inadequacy_reason": _("A reason is given only for an inadequate examination.")}
+        )
+
+
+def _save_validated(case: Case) -> None:
+    _check_swede(case)
+    case.full_clean(exclude=["site", "subject", "created_by"])
+    case.save()
+
+
+def _record(case: Case, actor, kind: str, **details) -> CaseEvent:
+    return CaseEvent.objects.create(case=case, actor=actor, kind=kind, **details)
+
+
+def subject_for(site: Site, local_patient_id: str) -> Subject:
+    subject, _ = Subject.objects.get_or_create(
+        site=site, pseudonym=pseudonym_for(site.slug, local_patient_id)
+    )
+    return subject
+
+
+@transaction.atomic
+def create_case(*, site: Site, actor, local_patient_id: str, **values: Any) -> Case:
+    """A draft case for the subject behind the site's local patient ID (which is not stored)."""
+    require(can_contribute_to(actor, site), _("You do not contribute to this site."))
+    if not str(local_patient_id or "").strip():
+        raise ValidationError({"local_patient_id": _("A local patient ID is required.")})
+    cleaned = clean_clinical_fields(values)
+    case = Case(site=site, subject=subject_for(site, local_patient_id), created_by=actor, **cleaned)
+    _save_validated(case)
+    _record(case, actor, CaseEvent.Kind.CREATED, to_state=case.state)
+    return case
+
+
+@transaction.atomic
+def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") -> Case:
+    """The one path through which every metadata edit passes; each change is audited."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    require(
+        can_edit_case(actor, case), _("This case cannot be changed by you in its current state.")
+    )
+    cleaned = clean_clinical_fields(values)
+    changes = {}
+    for field, new in cleaned.items():
+        old = getattr(case, field)
+        if old != new:
+            changes[field] = {"from": old, "to": new}
+            setattr(case, field, new)
+    if changes:
+        _save_validated(case)
+        _record(case, actor, CaseEvent.Kind.EDITED, changes=changes, reason=reason)
+    return case
+
+
+@transaction.atomic
+def transition_case(*, case: Case, to_state: str, actor=None, reason: str = "") -> Case:
+    """Move a case along its lifecycle; the single writer of Case.state."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    assert_transition(case.state, to_state)
+    if to_state in STATES_NEEDING_REASON and not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for this decision.")})
+    from_state = case.state
+    case.state = to_state
+    if to_state == CaseState.SUBMITTED:
+        case.submitted_at = timezone.now()
+    case.save(update_fields=["state", "submitted_at", "updated_at"])
+    _record(
+        case,
+        actor,
+        CaseEvent.Kind.TRANSITION,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+    hooks.case_transitioned.send(sender=Case, case=case, from_state=from_state, to_state=to_state)
+    return case
+
+
+def submit_case(*, case: Case, actor) -> Case:
+    """Hand a case to review: it must have images, all processed, and then quality checks run."""
+    require(can_edit_case(actor, case), _("This case cannot be submitted by you in its state."))
+    images = case.images.all()
+    if not images.exists():
+        raise ValidationError(_("Add at least one image before submitting."))
+    if images.exclude(processing_status=ProcessingStatus.DONE).exists():
+        raise ValidationError(
+            _("Some images are still being processed or failed; wait, or remove the failed ones.")
+        )
+    with transaction.atomic():
+        case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
+        from imagebank.tasks import run_quality_checks
+
+        transaction.on_commit(lambda: run_quality_checks.delay(case.pk))
+    return case
+
+
+def record_image_event(case: Case, actor, kind: str, changes: dict) -> None:
+    _record(case, actor, kind, changes=changes)

@@ -1,0 +1,127 @@
+import os
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from imagebank import image_processing, storage
+from imagebank import vocabularies as vocab
+from imagebank.models import Case, CaseEvent, Image
+from imagebank.permissions import can_edit_case, require
+from imagebank.services.cases import record_image_event
+
+
+def _size_of(fileobj: IO[bytes]) -> int:
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    return size
+
+
+def add_image(
+    *,
+    case: Case,
+    actor,
+    fileobj: IO[bytes],
+    filename: str,
+    step: str,
+    display_order: int | None = None,
+    step_original_wording: str = "",
+    capture_device: str = "",
+) -> Image:
+    """Validate an upload, store it under its hash, and queue its previews.
+
+    The file is checked completely before anything is written; the row is created in one
+    transaction, and the processing task is queued only once that transaction has committed.
+    """
+    require(
+        can_edit_case(actor, case),
+        _("Images can be added only to your own draft or returned case."),
+    )
+    name = os.path.basename(filename or "upload")[:255]
+    if step not in vocab.EXAMINATION_STEP:
+        raise ValidationError(
+            {"step": _("“%(step)s” is not an examination step.") % {"step": step}}
+        )
+    if display_order is not None and display_order < 1:
+        raise ValidationError({"display_order": _("The display order starts at 1.")})
+    if _size_of(fileobj) > settings.MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {
+                "file": _("%(file)s is larger than the %(limit)s MB the bank accepts.")
+                % {"file": name, "limit": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
+            }
+        )
+    try:
+        info = image_processing.inspect(fileobj, name)
+    except image_processing.InvalidImage as error:
+        raise ValidationError({"file": str(error)}) from error
+    stored = storage.store_file(fileobj, info.extension, prefix="images")
+
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        require(can_edit_case(actor, case))
+        if case.images.filter(sha256=stored.sha256).exists():
+            raise ValidationError({"file": _("%(file)s is already in this case.") % {"file": name}})
+        last = case.images.aggregate(last=Max("display_order"))["last"] or 0
+        order = display_order or last + 1
+        if case.images.filter(display_order=order).exists():
+            raise ValidationError(
+                {
+                    "display_order": _("Another image already has position %(order)s.")
+                    % {"order": order}
+                }
+            )
+        image = Image.objects.create(
+            case=case,
+            step=step,
+            step_original_wording=step_original_wording[:200],
+            display_order=order,
+            source_format=info.source_format,
+            original_filename=name,
+            capture_device=capture_device[:200],
+            file=stored.key,
+            content_type=info.content_type,
+            byte_size=stored.byte_size,
+            sha256=stored.sha256,
+            original_sha256=stored.sha256,
+            width=info.width,
+            height=info.height,
+            uploaded_by=actor,
+        )
+        record_image_event(
+            case,
+            actor,
+            CaseEvent.Kind.IMAGE_ADDED,
+            {"image": image.pk, "step": step, "order": order, "sha256": stored.sha256},
+        )
+        from imagebank.tasks import process_image
+
+        transaction.on_commit(lambda: process_image.delay(image.pk))
+    return image
+
+
+@transaction.atomic
+def remove_image(*, image: Image, actor) -> None:
+    """Remove an image from a case still in the contributor's hands.
+
+    The stored object stays: keys are content hashes another case may share, and a release may
+    already reference it. Orphans are collected separately.
+    """
+    case = Case.objects.select_for_update().get(pk=image.case_id)
+    require(can_edit_case(actor, case))
+    record_image_event(
+        case,
+        actor,
+        CaseEvent.Kind.IMAGE_REMOVED,
+        {
+            "image": image.pk,
+            "step": image.step,
+            "order": image.display_order,
+            "sha256": image.sha256,
+        },
+    )
+    image.delete()

@@ -1,0 +1,68 @@
+"""Private, content-addressed file storage: local folder by default, S3-compatible at scale.
+
+Keys are derived from the SHA-256 of the bytes, so re-sending a file never duplicates it and a
+key always names the same content. Nothing here produces a public URL: files leave the bank only
+through permission-checked views, which stream local files or redirect to a short-lived signed URL.
+"""
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    sha256: str
+    byte_size: int
+
+
+def content_key(sha256: str, extension: str, prefix: str = "images") -> str:
+    return f"{prefix}/{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension.lstrip('.').lower()}"
+
+
+def sha256_of(fileobj: IO[bytes]) -> tuple[str, int]:
+    fileobj.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := fileobj.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest(), size
+
+
+def store_bytes(data: bytes, extension: str, prefix: str) -> StoredObject:
+    with tempfile.SpooledTemporaryFile(max_size=16 * CHUNK) as handle:
+        handle.write(data)
+        return store_file(handle, extension, prefix)
+
+
+def store_file(fileobj: IO[bytes], extension: str, prefix: str = "images") -> StoredObject:
+    sha256, size = sha256_of(fileobj)
+    key = content_key(sha256, extension, prefix)
+    if not default_storage.exists(key):
+        saved = default_storage.save(key, File(fileobj, name=key))
+        # FileSystemStorage renames on a race with an identical upload; the content is the same,
+        # so keep the canonical key and drop the twin.
+        if saved != key:
+            default_storage.delete(saved)
+    return StoredObject(key=key, sha256=sha256, byte_size=size)
+
+
+def read_bytes(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
+def signed_url(key: str) -> str | None:
+    """A short-lived signed URL on object storage, or None on local storage (stream instead)."""
+    if not settings.USE_S3:
+        return None
+    return default_storage.url(key, expire=settings.SIGNED_URL_SECONDS)

@@ -1,0 +1,1 @@
+"""Benchmark tasks, reference models, jobs, submissions and leaderboards (upcoming issues)."""

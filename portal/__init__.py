@@ -1,0 +1,1 @@
+"""The web pages that compose the rest: home, dashboards per role, navigation."""

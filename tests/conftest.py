@@ -1,0 +1,42 @@
+"""Fixtures shared by the whole suite.
+
+The default run needs nothing but Python: SQLite, eager Celery tasks and a private media folder
+in a temporary directory. Tests that need PostgreSQL, Redis, the S3 server or ../shared/data use
+`require_service`, which skips with a reason, or fails when REQUIRE_SERVICES=1 (as in CI).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from imagebank.celery import app as celery_app
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def require_service(available: bool, reason: str) -> None:
+    if available:
+        return
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files_and_eager_tasks(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "private-media"
+    if not settings.USE_S3:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(settings.MEDIA_ROOT)},
+            },
+        }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = previous
