@@ -36,12 +36,16 @@ SUBMITTED_STATES = frozenset(set(CaseState) - {CaseState.DRAFT})
 STATES_NEEDING_REASON = frozenset({CaseState.RETURNED, CaseState.REJECTED})
 
 
+def _label(state: str) -> str:
+    return str(CaseState(state).label) if state in CaseState.values else str(state)
+
+
 class IllegalTransition(Exception):
     def __init__(self, from_state: str, to_state: str) -> None:
         self.from_state, self.to_state = from_state, to_state
         super().__init__(
             _("A case cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": CaseState(from_state).label, "to": CaseState(to_state).label}
+            % {"from": _label(from_state), "to": _label(to_state)}
         )
 
 

@@ -38,7 +38,10 @@ def cases_for_user(user) -> QuerySet[Case]:
 
 
 def case_list(user, *, site: Site | None = None, state: str | None = None) -> QuerySet[Case]:
-    cases = cases_for_user(user).annotate(image_count=Count("images"))
+    # An aggregate drops the model's default ordering; pages need a stable order.
+    cases = (
+        cases_for_user(user).annotate(image_count=Count("images")).order_by("-created_at", "-pk")
+    )
     if site is not None:
         cases = cases.filter(site=site)
     if state:

@@ -28,8 +28,8 @@ def normalise_wording(text: str) -> str:
     text = unicodedata.normalize("NFKC", str(text))
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-")
     text = text.replace("\u2014", "-")
-    text = re.sub(r"\s+", " ", text).strip().casefold()
-    return text.rstrip(".;:")
+    text = re.sub(r"\s+", " ", text).casefold()
+    return text.strip().rstrip(".;:").strip()
 
 
 class Vocabulary:

@@ -1,0 +1,232 @@
+"""DRF serializers of the core: thin shapes for input and output, no writes.
+
+Input serializers only validate types and vocabulary codes; the services (imagebank.services) do
+the writing and check everything again. Output serializers never show the local patient ID, which
+the bank does not keep anyway.
+"""
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from imagebank import vocabularies as vocab
+from imagebank.lifecycle import CaseState
+from imagebank.models import Case, Image, ProcessingStatus, Site
+from imagebank.selectors import sites_for_user
+from imagebank.services.cases import CLINICAL_FIELDS
+
+FILE_VARIANTS = ("original", "preview", "thumbnail")
+
+
+def _finding_list(vocabulary: vocab.Vocabulary) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=vocabulary.choices), required=False
+    )
+
+
+def _clock_positions() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=12),
+        required=False,
+        help_text=_("Clock hours 1-12 where the lesion lies."),
+    )
+
+
+class _ClinicalFieldsMixin(serializers.ModelSerializer):
+    """The clinical fields, typed: JSON lists become lists of codes or clock hours.
+
+    ModelSerializer maps each coded CharField to a ChoiceField of its vocabulary, so an unknown
+    code is refused with the field's name before the service sees it.
+    """
+
+    normal_findings = _finding_list(vocab.FINDING_LISTS["normal_findings"])
+    grade_1_findings = _finding_list(vocab.FINDING_LISTS["grade_1_findings"])
+    grade_2_findings = _finding_list(vocab.FINDING_LISTS["grade_2_findings"])
+    non_specific_findings = _finding_list(vocab.FINDING_LISTS["non_specific_findings"])
+    suspicious_for_invasion_findings = _finding_list(
+        vocab.FINDING_LISTS["suspicious_for_invasion_findings"]
+    )
+    miscellaneous_findings = _finding_list(vocab.FINDING_LISTS["miscellaneous_findings"])
+    lesion_clock_positions = _clock_positions()
+
+
+class _RejectUnknownFieldsMixin:
+    """Refuse keys the serializer does not know, so that a client sending e.g. `state` learns
+    that it was not applied instead of getting a silent 200."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The browsable API's HTML forms also send their CSRF token.
+        sent = set(getattr(self, "initial_data", {}) or {}) - {"csrfmiddlewaretoken"}
+        unknown = sorted(sent - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {field: [_("Unknown or read-only field.")] for field in unknown}
+            )
+        return super().validate(attrs)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "slug", "name", "country", "clinical_setting", "devices"]
+        read_only_fields = fields
+
+    devices = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+class CaseSerializer(_ClinicalFieldsMixin):
+    """A case as the API shows it."""
+
+    site = serializers.PrimaryKeyRelatedField(read_only=True)
+    subject = serializers.SerializerMethodField(
+        help_text=_("Short form of the subject's keyed-hash pseudonym.")
+    )
+    state = serializers.ChoiceField(choices=CaseState.choices, read_only=True)
+    image_count = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "site",
+            "subject",
+            "state",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            *CLINICAL_FIELDS,
+            "image_count",
+            "images",
+        ]
+        read_only_fields = fields
+
+    def get_subject(self, case: Case) -> str:
+        return case.subject.pseudonym[:12]
+
+    def get_image_count(self, case: Case) -> int:
+        # Annotated by selectors.case_list; counted here for a case fresh from a service.
+        count = getattr(case, "image_count", None)
+        return case.images.count() if count is None else count
+
+    @extend_schema_field(serializers.URLField())
+    def get_images(self, case: Case) -> str:
+        return _absolute(self.context, reverse("api:case-images", args=[case.pk]))
+
+
+class CaseCreateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.none())
+    local_patient_id = serializers.CharField(
+        write_only=True,
+        max_length=100,
+        help_text=_(
+            "The site's own patient ID. Turned into a keyed-hash pseudonym at once; "
+            "never stored and never returned."
+        ),
+    )
+
+    class Meta:
+        model = Case
+        fields = ["site", "local_patient_id", *CLINICAL_FIELDS]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Only sites the user can see: another site's id reads as "does not exist".
+            self.fields["site"].queryset = sites_for_user(request.user)
+
+
+class CaseUpdateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text=_("Why the metadata changed; kept in the case's audit trail."),
+    )
+
+    class Meta:
+        model = Case
+        fields = [*CLINICAL_FIELDS, "reason"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    case = serializers.PrimaryKeyRelatedField(read_only=True)
+    step = serializers.ChoiceField(choices=vocab.EXAMINATION_STEP.choices, read_only=True)
+    source_format = serializers.ChoiceField(choices=vocab.SOURCE_FORMAT.choices, read_only=True)
+    processing_status = serializers.ChoiceField(choices=ProcessingStatus.choices, read_only=True)
+    original_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "case",
+            "step",
+            "step_original_wording",
+            "display_order",
+            "source_format",
+            "capture_device",
+            "content_type",
+            "byte_size",
+            "width",
+            "height",
+            "sha256",
+            "processing_status",
+            "processing_error",
+            "created_at",
+            "original_url",
+            "preview_url",
+            "thumbnail_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_original_url(self, image: Image) -> str:
+        return self._file_url(image, "original")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, image: Image) -> str | None:
+        return self._file_url(image, "preview") if image.preview else None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, image: Image) -> str | None:
+        return self._file_url(image, "thumbnail") if image.thumbnail else None
+
+    def _file_url(self, image: Image, variant: str) -> str:
+        return _absolute(self.context, reverse("files:image-file", args=[image.pk, variant]))
+
+
+class ImageUploadSerializer(_RejectUnknownFieldsMixin, serializers.Serializer):
+    # Empty files are let through: the service refuses them with a message naming the file.
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    step = serializers.ChoiceField(choices=vocab.EXAMINATION_STEP.choices)
+    display_order = serializers.IntegerField(min_value=1, max_value=32767, required=False)
+    step_original_wording = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    capture_device = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+
+
+def _absolute(context: dict[str, Any], path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
