@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from guardian.shortcuts import get_perms
 
-from imagebank.admin import ADMIN_EDIT_REASON
+from imagebank.admin.common import ADMIN_EDIT_REASON
 from imagebank.lifecycle import CaseState
 from imagebank.models import (
     Case,

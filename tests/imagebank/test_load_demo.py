@@ -9,7 +9,7 @@ from guardian.shortcuts import get_perms
 
 from imagebank import selectors
 from imagebank.lifecycle import CaseState
-from imagebank.management.commands.load_demo import CASES, DEMO_PASSWORD, SITES, demo_email
+from fixtures.demo_catalogue import CASES, DEMO_PASSWORD, SITES, demo_email
 from imagebank.models import (
     Case,
     CaseEvent,
