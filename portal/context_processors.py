@@ -1,6 +1,35 @@
-from imagebank.roles import user_roles
+from django.utils.functional import SimpleLazyObject
+
+from imagebank import selectors
+from imagebank.roles import Role, user_roles
+
+
+def _navigation_for(user) -> dict[str, bool]:
+    roles = user_roles(user)
+    contributes = selectors.contributable_sites(user).exists()
+    return {
+        "contributor": contributes,
+        "reviewer": Role.REVIEWER in roles,
+        "curator": Role.CURATOR in roles or user.is_superuser,
+        "access_committee": Role.ACCESS_COMMITTEE in roles,
+        "researcher": Role.RESEARCHER in roles,
+        # Case pages are for everyone whose role reaches cases; the others have nothing there.
+        "cases": contributes
+        or bool(roles & {Role.REVIEWER, Role.CURATOR})
+        or user.is_superuser
+        or selectors.sites_for_user(user).exists(),
+    }
 
 
 def navigation(request) -> dict:
-    """The signed-in user's bank-wide roles, for the navigation bar."""
-    return {"bank_roles": user_roles(request.user) if hasattr(request, "user") else frozenset()}
+    """The signed-in user's bank-wide roles and what the navigation may offer them.
+
+    `nav` is lazy: pages that never show the navigation (file views, JSON) pay no query for it.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"bank_roles": frozenset(), "nav": {}}
+    return {
+        "bank_roles": user_roles(user),
+        "nav": SimpleLazyObject(lambda: _navigation_for(user)),
+    }

@@ -1,8 +1,10 @@
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
+
+from portal import views
 
 app_name = "portal"
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="portal/home.html"), name="home"),
-    path("dashboard/", TemplateView.as_view(template_name="portal/home.html"), name="dashboard"),
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("cases/", include("imagebank.page_urls", namespace="cases")),
 ]

@@ -1,0 +1,225 @@
+"""Forms of the case pages. They only parse and check input; the services do every write.
+
+Field labels, choices and validators come from the Case model and the vocabularies, so the form
+cannot drift from what the database and the API accept.
+"""
+
+from typing import Any
+
+from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from imagebank import vocabularies as vocab
+from imagebank.lifecycle import CaseState
+from imagebank.models import Case, Site
+
+# Groups of clinical fields as a colposcopist fills them in, in IFCPC 2011 order.
+FIELDSETS: list[tuple[str, str, list[str]]] = [
+    (
+        "visit",
+        _("The visit"),
+        ["age_at_exam", "exam_year", "screening_context", "hpv_result", "cytology"],
+    ),
+    (
+        "general",
+        _("General assessment (IFCPC 2011)"),
+        [
+            "adequacy",
+            "inadequacy_reason",
+            "scj_visibility",
+            "scj_location",
+            "transformation_zone",
+        ],
+    ),
+    ("findings", _("Colposcopic findings"), list(vocab.FINDING_LISTS)),
+    (
+        "lesion",
+        _("Lesion position and size"),
+        ["lesion_location", "lesion_clock_positions", "lesion_quadrants", "lesion_extent"],
+    ),
+    (
+        "swede",
+        _("Swede score"),
+        [*vocab.SWEDE_COMPONENTS, "swede_total", "swede_not_assessable"],
+    ),
+    (
+        "outcome",
+        _("Result and management"),
+        [
+            "via_result",
+            "ablation_eligibility",
+            "provisional_diagnosis",
+            "management",
+            "histopathology",
+            "notes",
+        ],
+    ),
+]
+FORM_CLINICAL_FIELDS = [name for _key, _legend, names in FIELDSETS for name in names]
+
+ACCEPTED_IMAGE_TYPES = "image/jpeg,image/png,image/tiff"
+CLOCK_HOURS = [(hour, str(hour)) for hour in range(1, 13)]
+
+
+class CaseMetadataForm(forms.Form):
+    """The clinical metadata of a case, used to create it and to edit it."""
+
+    required_css_class = "required"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        for name in FORM_CLINICAL_FIELDS:
+            self.fields[name] = self._field_for(name)
+        self.fields["notes"].widget = forms.Textarea(attrs={"rows": 4})
+        self.fields["age_at_exam"].widget.attrs.update(inputmode="numeric", min=10, max=100)
+        self.fields["exam_year"].widget.attrs.update(inputmode="numeric", min=1990, max=2100)
+        self.fields["swede_total"].help_text = _(
+            "Filled in from the five components when all are given; leave it empty then."
+        )
+
+    @staticmethod
+    def _field_for(name: str) -> forms.Field:
+        model_field = Case._meta.get_field(name)
+        if name in vocab.FINDING_LISTS:
+            return forms.MultipleChoiceField(
+                label=capfirst(model_field.verbose_name),
+                choices=vocab.FINDING_LISTS[name].choices,
+                widget=forms.CheckboxSelectMultiple,
+                required=False,
+            )
+        if name == "lesion_clock_positions":
+            return forms.TypedMultipleChoiceField(
+                label=_("Lesion clock positions"),
+                choices=CLOCK_HOURS,
+                coerce=int,
+                widget=forms.CheckboxSelectMultiple(attrs={"class": "clock"}),
+                required=False,
+                help_text=_("Tick every hour the lesion covers."),
+            )
+        field = model_field.formfield()
+        field.required = False
+        return field
+
+    def fieldsets(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        return [(key, legend, [self[name] for name in names]) for key, legend, names in FIELDSETS]
+
+    def clinical_values(self) -> dict[str, Any]:
+        """The cleaned clinical values in the shape the case services take."""
+        values = {name: self.cleaned_data.get(name) for name in FORM_CLINICAL_FIELDS}
+        for name in vocab.FINDING_LISTS:
+            values[name] = list(values[name] or [])
+        values["lesion_clock_positions"] = list(values["lesion_clock_positions"] or [])
+        values["swede_not_assessable"] = bool(values["swede_not_assessable"])
+        values["notes"] = values["notes"] or ""
+        return values
+
+    @classmethod
+    def initial_from(cls, case: Case) -> dict[str, Any]:
+        return {name: getattr(case, name) for name in FORM_CLINICAL_FIELDS}
+
+
+class NewCaseForm(CaseMetadataForm):
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
+    local_patient_id = forms.CharField(
+        label=_("Local patient ID"),
+        max_length=100,
+        help_text=_(
+            "The ID your clinic uses for this patient. The bank turns it into a pseudonym at "
+            "once and never stores the ID itself; the same ID always gives the same pseudonym, "
+            "so visits of one patient stay linked."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, sites, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        # Both come first on the page; the base form added the clinical fields after them.
+        self.order_fields(["site", "local_patient_id", *FORM_CLINICAL_FIELDS])
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several files from one `<input type=file multiple>`, in the order they were chosen."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": ACCEPTED_IMAGE_TYPES, "multiple": True})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class ImageUploadForm(forms.Form):
+    """Images with their examination steps.
+
+    Without JavaScript one step (`default_step`) applies to every file; the page's script adds one
+    `file_step` select per chosen file, read in the same order as the files.
+    """
+
+    images = MultipleImageField(
+        label=_("Image files"),
+        required=False,
+        help_text=_(
+            "JPEG, PNG or TIFF. Choose the images in the order they were taken; you can set the "
+            "step of each one below."
+        ),
+    )
+    default_step = forms.ChoiceField(
+        label=_("Examination step"),
+        choices=vocab.EXAMINATION_STEP.choices,
+        required=False,
+        help_text=_("Used for every file that has no step of its own."),
+    )
+
+    def __init__(self, *args: Any, require_images: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.require_images = require_images
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        files = cleaned.get("images") or []
+        if self.require_images and not files:
+            self.add_error("images", _("Choose at least one image."))
+        steps = self.data.getlist("file_step") if hasattr(self.data, "getlist") else []
+        if len(steps) != len(files):
+            steps = [cleaned.get("default_step") or vocab.EXAMINATION_STEP.terms[0].code] * len(
+                files
+            )
+        bad = [step for step in steps if step not in vocab.EXAMINATION_STEP]
+        if bad:
+            self.add_error("default_step", _("Choose an examination step for every image."))
+        cleaned["uploads"] = list(zip(files, steps, strict=True))
+        return cleaned
+
+    def uploads(self) -> list[tuple[Any, str]]:
+        """(file, step) pairs in the order the files were chosen."""
+        return self.cleaned_data.get("uploads", [])
+
+
+class CaseFilterForm(forms.Form):
+    site = forms.ModelChoiceField(
+        label=_("Site"), queryset=Site.objects.none(), required=False, empty_label=_("All sites")
+    )
+    state = forms.ChoiceField(
+        label=_("State"),
+        choices=[("", _("All states")), *CaseState.choices],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, sites, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites

@@ -1,0 +1,136 @@
+/* Lists the chosen images, in order, each with its own examination-step select and a preview.
+   Without this script the form still works: one step select applies to every file. */
+(function () {
+  "use strict";
+
+  // The usual colposcopy sequence: a sensible first guess that the clinician checks.
+  var SEQUENCE = ["before_acetic_acid", "after_acetic_acid", "green_filter", "after_lugol"];
+  var PREVIEWABLE = ["image/jpeg", "image/png"];
+  var ACCEPTED = ["image/jpeg", "image/png", "image/tiff"];
+
+  var canRewrite = (function () {
+    try { return typeof DataTransfer === "function" && !!new DataTransfer().items; }
+    catch (e) { return false; }
+  })();
+
+  function humanSize(bytes) {
+    if (bytes < 1024 * 1024) return Math.max(1, Math.round(bytes / 1024)) + " KB";
+    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function setup(root) {
+    var input = root.querySelector('input[type="file"]');
+    var list = root.querySelector("[data-file-list]");
+    var hint = root.querySelector("[data-file-hint]");
+    var optionsTemplate = root.querySelector("[data-step-options]");
+    var labels = root.querySelector("[data-labels]").dataset;
+    var entries = [];
+
+    function syncInput() {
+      if (!canRewrite) return;
+      var transfer = new DataTransfer();
+      entries.forEach(function (entry) { transfer.items.add(entry.file); });
+      input.files = transfer.files;
+    }
+
+    function move(index, delta) {
+      var target = index + delta;
+      if (target < 0 || target >= entries.length) return;
+      var moved = entries.splice(index, 1)[0];
+      entries.splice(target, 0, moved);
+      syncInput();
+      render();
+    }
+
+    function remove(index) {
+      var gone = entries.splice(index, 1)[0];
+      if (gone.url) URL.revokeObjectURL(gone.url);
+      syncInput();
+      render();
+    }
+
+    function render() {
+      list.textContent = "";
+      hint.hidden = entries.length === 0;
+      entries.forEach(function (entry, index) {
+        var item = el("li", { "class": "file-item", "data-file-item": "" });
+        var bad = ACCEPTED.indexOf(entry.file.type) === -1;
+        if (bad) item.classList.add("has-error");
+        item.appendChild(el("span", { "class": "file-order", "aria-hidden": "true" }, String(index + 1)));
+
+        var thumb;
+        if (PREVIEWABLE.indexOf(entry.file.type) !== -1) {
+          entry.url = entry.url || URL.createObjectURL(entry.file);
+          thumb = el("img", { "class": "file-thumb", src: entry.url, alt: "" });
+        } else {
+          thumb = el("span", { "class": "file-thumb" }, bad ? "?" : labels.noPreview);
+        }
+        item.appendChild(thumb);
+
+        var main = el("div", { "class": "file-main" });
+        var name = el("div", { "class": "file-name" }, (index + 1) + ". " + entry.file.name);
+        name.appendChild(el("span", { "class": "muted small" }, " · " + humanSize(entry.file.size)));
+        main.appendChild(name);
+        if (bad) main.appendChild(el("div", { "class": "errorlist" }, labels.notImage));
+
+        var controls = el("div", { "class": "file-controls" });
+        var selectId = "file-step-" + index + "-" + Math.random().toString(36).slice(2, 7);
+        controls.appendChild(el("label", { "for": selectId, "class": "visually-hidden" },
+          labels.step + " " + (index + 1)));
+        var select = el("select", { name: "file_step", id: selectId, "data-file-step": "" });
+        select.innerHTML = optionsTemplate.innerHTML;
+        select.value = entry.step;
+        select.addEventListener("change", function () { entry.step = select.value; });
+        controls.appendChild(select);
+        if (canRewrite) {
+          var up = el("button", { type: "button", "class": "btn-small btn-plain", title: labels.up }, "↑");
+          up.setAttribute("aria-label", labels.up);
+          up.disabled = index === 0;
+          up.addEventListener("click", function () { move(index, -1); });
+          var down = el("button", { type: "button", "class": "btn-small btn-plain", title: labels.down }, "↓");
+          down.setAttribute("aria-label", labels.down);
+          down.disabled = index === entries.length - 1;
+          down.addEventListener("click", function () { move(index, 1); });
+          var drop = el("button", { type: "button", "class": "btn-small btn-danger" }, labels.remove);
+          drop.addEventListener("click", function () { remove(index); });
+          controls.appendChild(up);
+          controls.appendChild(down);
+          controls.appendChild(drop);
+        }
+        main.appendChild(controls);
+        item.appendChild(main);
+        list.appendChild(item);
+      });
+    }
+
+    input.addEventListener("change", function () {
+      entries.forEach(function (entry) { if (entry.url) URL.revokeObjectURL(entry.url); });
+      entries = Array.prototype.map.call(input.files, function (file, index) {
+        return { file: file, step: SEQUENCE[index] || "other", url: null };
+      });
+      render();
+    });
+
+    // On a slow link an upload takes a while: say so, and stop a second click sending it twice.
+    var form = root.closest("form");
+    if (form) {
+      form.addEventListener("submit", function () {
+        var button = form.querySelector('button[type="submit"]:not([formaction])');
+        if (!button) return;
+        window.setTimeout(function () {
+          button.disabled = true;
+          button.setAttribute("aria-busy", "true");
+        }, 0);
+      });
+    }
+  }
+
+  document.querySelectorAll("[data-uploader]").forEach(setup);
+})();
