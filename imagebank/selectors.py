@@ -4,7 +4,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from imagebank.lifecycle import SUBMITTED_STATES
-from imagebank.models import Case, Image, Site
+from imagebank.models import Case, CaseEvent, Image, Site
 from imagebank.permissions import sites_with_permission
 from imagebank.roles import Role, user_roles
 
@@ -66,3 +66,12 @@ def images_for_user(user) -> QuerySet[Image]:
 
 def case_counts_by_state(cases: QuerySet[Case]) -> dict[str, int]:
     return dict(cases.order_by().values_list("state").annotate(n=Count("pk")))
+
+
+def recent_case_events(user, limit: int = 15) -> QuerySet[CaseEvent]:
+    """The latest audit-trail entries of the cases the user may see, newest first."""
+    return (
+        CaseEvent.objects.filter(case__in=cases_for_user(user).values("pk"))
+        .select_related("actor", "case__site")
+        .order_by("-at", "-pk")[:limit]
+    )

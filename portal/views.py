@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from imagebank import selectors
 from imagebank.lifecycle import CaseState
-from imagebank.models import Case, CaseEvent
+from imagebank.models import Case
 from imagebank.roles import Role, user_roles
 
 RECENT_CASES = 8
@@ -73,11 +73,7 @@ def _curator_section(user) -> dict[str, Any]:
         }
         for site in selectors.sites_for_user(user)
     ]
-    events = (
-        CaseEvent.objects.filter(case__in=cases.values("pk"))
-        .select_related("actor", "case__site")
-        .order_by("-at", "-pk")[:RECENT_EVENTS]
-    )
+    events = selectors.recent_case_events(user, RECENT_EVENTS)
     return {
         "states": states,
         "rows": rows,
