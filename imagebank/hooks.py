@@ -20,5 +20,10 @@ def register_quality_check(check: Callable) -> Callable:
     return check
 
 
+def unregister_quality_check(check: Callable) -> None:
+    if check in _quality_checks:
+        _quality_checks.remove(check)
+
+
 def quality_checks() -> tuple[Callable, ...]:
     return tuple(_quality_checks)

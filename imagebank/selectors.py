@@ -11,7 +11,7 @@ from imagebank.roles import Role, user_roles
 
 def sites_for_user(user) -> QuerySet[Site]:
     """Sites a user belongs to; curators and reviewers see every site."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return Site.objects.none()
     if user.is_superuser or user_roles(user) & {Role.CURATOR, Role.REVIEWER}:
         return Site.objects.all()

@@ -1,4 +1,8 @@
-"""Background work of the core: thin Celery wrappers that lock, check state, and are idempotent."""
+"""Background work of the core: thin Celery wrappers that lock, check state, and are idempotent.
+
+Every task here runs on the `ingest` queue, named in settings.CELERY_TASK_ROUTES (Celery deprecates
+the per-task `queue` attribute).
+"""
 
 import hashlib
 import logging
@@ -8,29 +12,38 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from imagebank import hooks, image_processing, storage
-from imagebank.lifecycle import CaseState
+from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus
 from imagebank.services.cases import transition_case
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, time_limit=300, soft_time_limit=240, queue="ingest")
+def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str]:
+    """The derivatives of a stored image, or None and the reason it cannot be processed.
+
+    Failures are recorded on the image rather than raised: with acks_late, a raised error would
+    redeliver the message for ever and leave the image pending.
+    """
+    try:
+        data = storage.read_bytes(image.file.name)
+    except OSError as error:
+        return None, _("The stored file cannot be read (%(error)s).") % {"error": error}
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        return None, _("The stored file does not match its SHA-256; it may be damaged.")
+    try:
+        return image_processing.derive(data, image.file.name), ""
+    except (image_processing.InvalidImage, OSError) as error:
+        return None, str(error)[:500]
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def process_image(image_id: int) -> str:
     """Derive an image's previews and dimensions, and confirm its hash. Safe to run twice."""
-    image = Image.objects.filter(pk=image_id).only("processing_status", "file").first()
+    image = Image.objects.filter(pk=image_id).only("processing_status", "file", "sha256").first()
     if image is None or image.processing_status == ProcessingStatus.DONE:
         return "skipped"
-    data = storage.read_bytes(image.file.name)
-    failure = ""
-    derived = None
-    if hashlib.sha256(data).hexdigest() != image.sha256:
-        failure = _("The stored file does not match its SHA-256; it may be damaged.")
-    else:
-        try:
-            derived = image_processing.derive(data, image.file.name)
-        except (image_processing.InvalidImage, OSError) as error:
-            failure = str(error)[:500]
+    derived, failure = _derive(image)
     if derived is not None:
         preview = storage.store_bytes(derived.preview_jpeg, "jpg", prefix="previews")
         thumbnail = storage.store_bytes(derived.thumbnail_jpeg, "jpg", prefix="thumbnails")
@@ -47,21 +60,33 @@ def process_image(image_id: int) -> str:
             image.preview, image.thumbnail = preview.key, thumbnail.key
             image.processing_status = ProcessingStatus.DONE
             image.processing_error = ""
-        image.save()
+        image.save(
+            update_fields=[
+                "width",
+                "height",
+                "preview",
+                "thumbnail",
+                "processing_status",
+                "processing_error",
+            ]
+        )
     return image.processing_status
 
 
-@shared_task(acks_late=True, time_limit=900, soft_time_limit=840, queue="ingest")
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def run_quality_checks(case_id: int) -> str:
     """Run the registered automated checks on a submitted case, then hand it to review."""
     case = Case.objects.filter(pk=case_id).first()
     if case is None:
         return "missing"
-    if case.state == CaseState.SUBMITTED:
-        case = transition_case(case=case, to_state=CaseState.QUALITY_CHECKS)
-    if case.state != CaseState.QUALITY_CHECKS:
-        return "skipped"  # already past the checks: a redelivered message
-    for check in hooks.quality_checks():
-        check(case)
-    transition_case(case=case, to_state=CaseState.IN_REVIEW)
+    try:
+        if case.state == CaseState.SUBMITTED:
+            case = transition_case(case=case, to_state=CaseState.QUALITY_CHECKS)
+        if case.state != CaseState.QUALITY_CHECKS:
+            return "skipped"  # already past the checks: a redelivered message
+        for check in hooks.quality_checks():
+            check(case)
+        transition_case(case=case, to_state=CaseState.IN_REVIEW)
+    except IllegalTransition:
+        return "skipped"  # another delivery of this message moved the case meanwhile
     return "in_review"

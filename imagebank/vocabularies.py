@@ -29,7 +29,7 @@ def normalise_wording(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-")
     text = text.replace("\u2014", "-")
     text = re.sub(r"\s+", " ", text).casefold()
-    return text.strip().rstrip(".;:").strip()
+    return re.sub(r"[\s.;:]+$", "", text).strip()
 
 
 class Vocabulary:
@@ -59,7 +59,7 @@ class Vocabulary:
         return frozenset(self._by_code)
 
     def __contains__(self, code: object) -> bool:
-        return code in self._by_code
+        return isinstance(code, str) and code in self._by_code
 
     def __getitem__(self, code: str) -> Term:
         return self._by_code[code]

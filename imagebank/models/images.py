@@ -80,7 +80,7 @@ class Image(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(processing_status=ProcessingStatus.DONE)
-                | Q(width__gt=0, height__gt=0),
+                | Q(width__isnull=False, height__isnull=False, width__gt=0, height__gt=0),
                 name="image_done_has_dimensions",
             ),
             models.CheckConstraint(

@@ -138,12 +138,20 @@ def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") 
         can_edit_case(actor, case), _("This case cannot be changed by you in its current state.")
     )
     cleaned = clean_clinical_fields(values)
-    changes = {}
+    before = {field: getattr(case, field) for field in CLINICAL_FIELDS}
     for field, new in cleaned.items():
-        old = getattr(case, field)
-        if old != new:
-            changes[field] = {"from": old, "to": new}
-            setattr(case, field, new)
+        setattr(case, field, new)
+    if "swede_total" not in cleaned and any(
+        before[field] != getattr(case, field) for field in vocab.SWEDE_COMPONENTS
+    ):
+        case.swede_total = None  # a changed component: the total is worked out again
+    _check_swede(case)
+    # Compare every field after the derived ones are settled, so those changes are audited too.
+    changes = {
+        field: {"from": before[field], "to": getattr(case, field)}
+        for field in CLINICAL_FIELDS
+        if before[field] != getattr(case, field)
+    }
     if changes:
         _save_validated(case)
         _record(case, actor, CaseEvent.Kind.EDITED, changes=changes, reason=reason)
@@ -174,21 +182,27 @@ def transition_case(*, case: Case, to_state: str, actor=None, reason: str = "") 
     return case
 
 
+@transaction.atomic
 def submit_case(*, case: Case, actor) -> Case:
     """Hand a case to review: it must have images, all processed, and then quality checks run."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
     require(can_edit_case(actor, case), _("This case cannot be submitted by you in its state."))
     images = case.images.all()
     if not images.exists():
-        raise ValidationError(_("Add at least one image before submitting."))
+        raise ValidationError({"images": _("Add at least one image before submitting.")})
     if images.exclude(processing_status=ProcessingStatus.DONE).exists():
         raise ValidationError(
-            _("Some images are still being processed or failed; wait, or remove the failed ones.")
+            {
+                "images": _(
+                    "Some images are still being processed or failed; wait, or remove the "
+                    "failed ones."
+                )
+            }
         )
-    with transaction.atomic():
-        case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
-        from imagebank.tasks import run_quality_checks
+    case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
+    from imagebank.tasks import run_quality_checks  # tasks import services: import late
 
-        transaction.on_commit(lambda: run_quality_checks.delay(case.pk))
+    transaction.on_commit(lambda: run_quality_checks.delay(case.pk))
     return case
 
 

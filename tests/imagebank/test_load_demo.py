@@ -7,9 +7,9 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from guardian.shortcuts import get_perms
 
+from fixtures.demo_catalogue import CASES, DEMO_PASSWORD, SITES, demo_email
 from imagebank import selectors
 from imagebank.lifecycle import CaseState
-from fixtures.demo_catalogue import CASES, DEMO_PASSWORD, SITES, demo_email
 from imagebank.models import (
     Case,
     CaseEvent,
