@@ -1,3 +1,5 @@
+import hashlib
+import io
 import os
 from typing import IO
 
@@ -7,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from imagebank import image_processing, storage
+from imagebank import deidentify, image_processing, storage
 from imagebank import vocabularies as vocab
 from imagebank.models import Case, CaseEvent, Image
 from imagebank.permissions import can_edit_case, require
@@ -57,9 +59,19 @@ def add_image(
         )
     try:
         info = image_processing.inspect(fileobj, name)
+        received = fileobj.read()  # bounded by the size check above
+        # Only the de-identified object is stored; of the original, only its hash is kept.
+        cleaned = deidentify.strip_metadata(received, info.source_format)
+        if info.source_format == "tiff":
+            # TIFF is re-encoded with its orientation applied, so width and height can swap.
+            info = image_processing.inspect(io.BytesIO(cleaned), name)
     except image_processing.InvalidImage as error:
         raise ValidationError({"file": str(error)}) from error
-    stored = storage.store_file(fileobj, info.extension, prefix="images")
+    except deidentify.MetadataStripError as error:
+        raise ValidationError(
+            {"file": _("%(file)s is damaged: %(reason)s") % {"file": name, "reason": error}}
+        ) from error
+    stored = storage.store_file(io.BytesIO(cleaned), info.extension, prefix="images")
 
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -87,7 +99,7 @@ def add_image(
             content_type=info.content_type,
             byte_size=stored.byte_size,
             sha256=stored.sha256,
-            original_sha256=stored.sha256,
+            original_sha256=hashlib.sha256(received).hexdigest(),
             width=info.width,
             height=info.height,
             uploaded_by=actor,

@@ -284,12 +284,6 @@ def test_a_stale_draft_object_cannot_sneak_an_image_into_a_submitted_case(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/images.py add_image stores the upload byte for byte: EXIF (names, "
-    "dates, GPS) survives, against DESIGN 'metadata is removed at ingest' and Image."
-    "original_sha256's 'never the original itself'",
-)
 def test_identifying_exif_is_removed_at_ingest(case, contributor):
     picture = render("after_acetic_acid", size=(64, 48))
     exif = PILImage.Exif()
