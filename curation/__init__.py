@@ -1,1 +1,1 @@
-"""Quality checks, review queue, annotations, adjudication and dataset releases (upcoming issues)."""
+"""Quality checks, review queue, annotations, adjudication and dataset releases."""

@@ -23,20 +23,33 @@ def require_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def _use_local_storage(settings) -> None:
+    settings.USE_S3 = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(settings.MEDIA_ROOT)},
+        },
+    }
+
+
 @pytest.fixture(autouse=True)
 def _isolated_files_and_eager_tasks(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "private-media"
     if not settings.USE_S3:
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(settings.MEDIA_ROOT)},
-            },
-        }
+        _use_local_storage(settings)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def local_storage(settings) -> Path:
+    """The private local folder as storage even in a run configured for S3: for tests that look
+    at files on disk or at responses streamed from it. Returns the folder."""
+    _use_local_storage(settings)
+    return Path(settings.MEDIA_ROOT)

@@ -94,7 +94,9 @@ def test_every_changelist_and_change_page_renders(admin_client, demo_data):
         assert response.status_code == 200
 
 
-def test_case_change_page_shows_images_and_audit_trail_read_only(admin_client, demo_data):
+def test_case_change_page_shows_images_and_audit_trail_read_only(
+    local_storage, admin_client, demo_data
+):
     case = Case.objects.filter(state=CaseState.ACCEPTED).first()
 
     response = admin_client.get(url(Case, "change", case.pk))

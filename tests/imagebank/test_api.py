@@ -383,7 +383,7 @@ def test_unknown_step_is_a_400_naming_the_field(two_sites):
 
 
 @pytest.mark.django_db
-def test_create_upload_process_and_fetch_preview(django_capture_on_commit_callbacks):
+def test_create_upload_process_and_fetch_preview(local_storage, django_capture_on_commit_callbacks):
     site = make_site()
     user = make_contributor(site)
     client = client_for(user)

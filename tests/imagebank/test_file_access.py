@@ -13,6 +13,10 @@ from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import add_image, make_case, make_contributor, make_site, make_user_with_role
 
+# Local files: these tests look at the private folder or at responses streamed from it;
+# tests/services covers the S3 server.
+pytestmark = pytest.mark.usefixtures("local_storage")
+
 VARIANTS = ("original", "preview", "thumbnail")
 
 

@@ -18,6 +18,10 @@ from imagebank.services import images as image_services
 from imagebank.storage import content_key
 from tests.factories import make_case, make_contributor, make_site, make_user_with_role
 
+# Local files: these tests look at the private folder or at responses streamed from it;
+# tests/services covers the S3 server.
+pytestmark = pytest.mark.usefixtures("local_storage")
+
 JPEG = render_jpeg("after_acetic_acid", seed=11)  # 640 x 480
 
 
@@ -43,8 +47,6 @@ def upload(case, actor, data: bytes = JPEG, *, step="after_acetic_acid", name="x
 
 
 def stored_files(settings) -> set[str]:
-    if settings.USE_S3:
-        pytest.skip("lists the local media folder")
     root = Path(settings.MEDIA_ROOT)
     if not root.exists():
         return set()

@@ -9,12 +9,14 @@ from django.core.files.storage import default_storage
 
 from imagebank import storage
 
+# Local files: these tests look at the private folder or at responses streamed from it;
+# tests/services covers the S3 server.
+pytestmark = pytest.mark.usefixtures("local_storage")
+
 DIGEST = hashlib.sha256(b"cervix").hexdigest()
 
 
 def stored_files(settings) -> list[str]:
-    if settings.USE_S3:
-        pytest.skip("lists the local media folder")
     root = Path(settings.MEDIA_ROOT)
     if not root.exists():
         return []
@@ -89,8 +91,6 @@ def test_prefixes_keep_kinds_of_file_apart():
 
 
 def test_files_are_stored_in_the_private_media_folder(settings):
-    if settings.USE_S3:
-        pytest.skip("local storage only")
     stored = storage.store_bytes(b"private", "jpg", prefix="images")
     assert (Path(settings.MEDIA_ROOT) / stored.key).read_bytes() == b"private"
 

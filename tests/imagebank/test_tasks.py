@@ -17,6 +17,10 @@ from imagebank.services import images as image_services
 from imagebank.tasks import process_image, run_quality_checks
 from tests.factories import make_case, make_contributor, make_site
 
+# Local files: these tests look at the private folder or at responses streamed from it;
+# tests/services covers the S3 server.
+pytestmark = pytest.mark.usefixtures("local_storage")
+
 
 @pytest.fixture
 def contributor():
@@ -36,8 +40,6 @@ def upload(case, actor, data: bytes, name: str = "x.jpg") -> Image:
 
 
 def stored_files(settings) -> set[str]:
-    if settings.USE_S3:
-        pytest.skip("lists the local media folder")
     root = Path(settings.MEDIA_ROOT)
     return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 

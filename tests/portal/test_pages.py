@@ -125,7 +125,7 @@ def test_contributor_cannot_see_another_sites_case_or_its_previews(
     assert Case.objects.get(pk=case.pk).state == CaseState.DRAFT
 
 
-def test_contributor_sees_own_case_and_its_preview(client, site_b, processed_case_b):
+def test_contributor_sees_own_case_and_its_preview(local_storage, client, site_b, processed_case_b):
     case, image = processed_case_b
     client.force_login(case.created_by)
     response = client.get(case_url(case))
