@@ -226,6 +226,12 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return event.reason if len(event.reason) <= 80 else f"{event.reason[:79]}…"
 
 
+# Only what a person describes is editable; content, hashes and processing are facts.
+IMAGE_EDITABLE_FIELDS = frozenset(
+    {"step", "step_original_wording", "display_order", "original_filename", "capture_device"}
+)
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     """Images arrive through the upload service; here their labels can be corrected while the case
@@ -270,24 +276,7 @@ class ImageAdmin(admin.ModelAdmin):
         "uploaded_by",
         "created_at",
     )
-    readonly_fields = (
-        "case",
-        "thumbnail_preview",
-        "source_format",
-        "content_type",
-        "byte_size",
-        "file",
-        "sha256",
-        "original_sha256",
-        "processing_status",
-        "processing_error",
-        "width",
-        "height",
-        "preview",
-        "thumbnail",
-        "uploaded_by",
-        "created_at",
-    )
+    readonly_fields = tuple(name for name in fields if name not in IMAGE_EDITABLE_FIELDS)
     actions = ("queue_processing",)
 
     @admin.display(description=_("case"), ordering="case")
