@@ -10,6 +10,7 @@ from imagebank.api import (
     ObtainTokenView,
     SiteViewSet,
 )
+from imagebank.api_ingest import IngestViewSet
 
 
 class BankRouter(DefaultRouter):
@@ -25,6 +26,7 @@ router = BankRouter()
 router.register("sites", SiteViewSet, basename="site")
 router.register("cases", CaseViewSet, basename="case")
 router.register("images", ImageViewSet, basename="image")
+router.register("ingest", IngestViewSet, basename="ingest")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),

@@ -4,7 +4,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from imagebank.lifecycle import SUBMITTED_STATES
-from imagebank.models import Case, CaseEvent, Image, Site
+from imagebank.models import Case, CaseEvent, Image, IngestRun, Site
 from imagebank.permissions import sites_with_permission
 from imagebank.roles import Role, user_roles
 
@@ -75,3 +75,13 @@ def recent_case_events(user, limit: int = 15) -> QuerySet[CaseEvent]:
         .select_related("actor", "case__site")
         .order_by("-at", "-pk")[:limit]
     )
+
+
+def ingest_runs_for_user(user) -> QuerySet[IngestRun]:
+    """Imports into the sites a user contributes to; curators see all."""
+    if not user.is_authenticated or not user.is_active:
+        return IngestRun.objects.none()
+    runs = IngestRun.objects.select_related("site", "started_by")
+    if user.is_superuser or Role.CURATOR in user_roles(user):
+        return runs
+    return runs.filter(site__in=contributable_sites(user).values("pk"))

@@ -1,5 +1,6 @@
 from .cases import CODED_FIELDS, Case, CaseEvent
 from .images import Image, ProcessingStatus
+from .ingest import IngestRun
 from .sites import (
     Site,
     SiteGroupObjectPermission,
@@ -15,6 +16,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "Image",
+    "IngestRun",
     "ProcessingStatus",
     "Site",
     "SiteGroupObjectPermission",

@@ -38,6 +38,11 @@ class Image(models.Model):
         help_text=_("Base name only, kept to match reports to files."),
     )
     capture_device = models.CharField(_("capture device"), max_length=200, blank=True)
+    burned_in_annotation = models.BooleanField(
+        _("burned-in annotation"),
+        default=False,
+        help_text=_("The source declared text burned into the pixels: the reviewer must check it."),
+    )
 
     file = models.FileField(_("file"), max_length=200)
     content_type = models.CharField(max_length=50)

@@ -1,5 +1,3 @@
-import hashlib
-import io
 import os
 from typing import IO
 
@@ -9,8 +7,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from imagebank import deidentify, image_processing, storage
+from imagebank import image_processing, storage
 from imagebank import vocabularies as vocab
+from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image
 from imagebank.permissions import can_edit_case, require
 from imagebank.services.cases import record_image_event
@@ -21,6 +20,15 @@ def _size_of(fileobj: IO[bytes]) -> int:
     size = fileobj.tell()
     fileobj.seek(0)
     return size
+
+
+def _check_placement(step: str, display_order: int | None) -> None:
+    if step not in vocab.EXAMINATION_STEP:
+        raise ValidationError(
+            {"step": _("“%(step)s” is not an examination step.") % {"step": step}}
+        )
+    if display_order is not None and display_order < 1:
+        raise ValidationError({"display_order": _("The display order starts at 1.")})
 
 
 def add_image(
@@ -44,12 +52,7 @@ def add_image(
         _("Images can be added only to your own draft or returned case."),
     )
     name = os.path.basename(filename or "upload")[:255]
-    if step not in vocab.EXAMINATION_STEP:
-        raise ValidationError(
-            {"step": _("“%(step)s” is not an examination step.") % {"step": step}}
-        )
-    if display_order is not None and display_order < 1:
-        raise ValidationError({"display_order": _("The display order starts at 1.")})
+    _check_placement(step, display_order)  # before the costly work on the file
     if _size_of(fileobj) > settings.MAX_UPLOAD_BYTES:
         raise ValidationError(
             {
@@ -58,20 +61,40 @@ def add_image(
             }
         )
     try:
-        info = image_processing.inspect(fileobj, name)
-        received = fileobj.read()  # bounded by the size check above
-        # Only the de-identified object is stored; of the original, only its hash is kept.
-        cleaned = deidentify.strip_metadata(received, info.source_format)
-        if info.source_format == "tiff":
-            # TIFF is re-encoded with its orientation applied, so width and height can swap.
-            info = image_processing.inspect(io.BytesIO(cleaned), name)
+        prepared = prepare_upload(fileobj.read(), name)  # bounded by the size check above
     except image_processing.InvalidImage as error:
         raise ValidationError({"file": str(error)}) from error
-    except deidentify.MetadataStripError as error:
-        raise ValidationError(
-            {"file": _("%(file)s is damaged: %(reason)s") % {"file": name, "reason": error}}
-        ) from error
-    stored = storage.store_file(io.BytesIO(cleaned), info.extension, prefix="images")
+    return store_prepared(
+        case=case,
+        actor=actor,
+        prepared=prepared,
+        filename=name,
+        step=step,
+        display_order=display_order,
+        step_original_wording=step_original_wording,
+        capture_device=capture_device,
+    )
+
+
+def store_prepared(
+    *,
+    case: Case,
+    actor,
+    prepared: PreparedImage,
+    filename: str,
+    step: str,
+    display_order: int | None = None,
+    step_original_wording: str = "",
+    capture_device: str = "",
+) -> Image:
+    """Store an already checked and de-identified image in a case (see ingest.prepared)."""
+    require(
+        can_edit_case(actor, case),
+        _("Images can be added only to your own draft or returned case."),
+    )
+    name = os.path.basename(filename or "upload")[:255]
+    _check_placement(step, display_order)
+    stored = storage.store_bytes(prepared.data, prepared.extension, prefix="images")
 
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -92,16 +115,17 @@ def add_image(
             step=step,
             step_original_wording=step_original_wording[:200],
             display_order=order,
-            source_format=info.source_format,
+            source_format=prepared.source_format,
             original_filename=name,
-            capture_device=capture_device[:200],
+            capture_device=(capture_device or prepared.attributes.get("capture_device", ""))[:200],
             file=stored.key,
-            content_type=info.content_type,
+            content_type=prepared.content_type,
             byte_size=stored.byte_size,
             sha256=stored.sha256,
-            original_sha256=hashlib.sha256(received).hexdigest(),
-            width=info.width,
-            height=info.height,
+            original_sha256=prepared.received_sha256,
+            width=prepared.width,
+            height=prepared.height,
+            burned_in_annotation=prepared.burned_in_annotation,
             uploaded_by=actor,
         )
         record_image_event(

@@ -1,0 +1,106 @@
+"""API of imports: send a case package, an IARC folder as ZIP, a DICOM file or an image."""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from imagebank import selectors
+from imagebank.api import _BankAPIMixin, _fake
+from imagebank.models import Image, IngestRun
+from imagebank.permissions import can_contribute_to
+from imagebank.services.ingest import run_ingest
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_KNOWN_QUERY = 10_000
+
+
+class IngestRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IngestRun
+        fields = ["id", "site", "source_name", "status", "started_at", "finished_at", "report"]
+        read_only_fields = fields
+
+
+class IngestUploadSerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    file = serializers.FileField()
+
+
+class KnownQuerySerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    sha256 = serializers.ListField(child=serializers.CharField(), max_length=MAX_KNOWN_QUERY)
+
+
+class KnownAnswerSerializer(serializers.Serializer):
+    known = serializers.ListField(child=serializers.CharField())
+
+
+def _contributable_site(user, site_id: int):
+    site = get_object_or_404(selectors.sites_for_user(user), pk=site_id)
+    if not can_contribute_to(user, site):
+        raise ValidationError({"site": [_("You do not contribute to this site.")]})
+    return site
+
+
+@extend_schema(tags=["ingest"])
+class IngestViewSet(
+    _BankAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Imports into a site you contribute to, with their reports."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = IngestRunSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        if _fake(self):
+            return IngestRun.objects.none()
+        return selectors.ingest_runs_for_user(self.request.user)
+
+    @extend_schema(request=IngestUploadSerializer, responses={201: IngestRunSerializer})
+    def create(self, request, *args, **kwargs):
+        """Import one file (ZIP of an IARC folder or a case package, DICOM, JPEG, PNG, TIFF).
+
+        The import runs while the request waits and answers with its report; each case is stored
+        with all its valid images or not at all, and files already in the site are skipped.
+        """
+        upload = IngestUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        site = _contributable_site(request.user, upload.validated_data["site"])
+        sent = upload.validated_data["file"]
+        if sent.size > settings.MAX_UPLOAD_BYTES:
+            raise ValidationError({"file": [_("The file is larger than the bank accepts.")]})
+        name = os.path.basename(sent.name or "upload")
+        with tempfile.TemporaryDirectory(prefix="api-ingest-") as folder:
+            path = Path(folder) / name
+            with path.open("wb") as handle:
+                for chunk in sent.chunks():
+                    handle.write(chunk)
+            run = run_ingest(site=site, actor=request.user, paths=[path], source_name=name)
+        return Response(IngestRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=KnownQuerySerializer, responses=KnownAnswerSerializer)
+    @action(detail=False, methods=["post"])
+    def known(self, request):
+        """Which of these SHA-256 hashes (of files as sent) are already in the site: a client
+        skips them when it resumes."""
+        query = KnownQuerySerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        site = _contributable_site(request.user, query.validated_data["site"])
+        hashes = {h.lower() for h in query.validated_data["sha256"] if SHA256.match(h.lower())}
+        known = Image.objects.filter(case__site=site, original_sha256__in=hashes).values_list(
+            "original_sha256", flat=True
+        )
+        return Response({"known": sorted(set(known))})

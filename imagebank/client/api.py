@@ -1,0 +1,239 @@
+"""HTTP access to the bank's REST API for the command-line client.
+
+One requests Session carries the token; urllib3's Retry re-sends a request after a connection error
+or a 429/502/503/504 answer, waiting longer each time. Re-sending an upload is harmless: the server
+recognises files it already holds by their SHA-256 and does not store them twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = (429, 502, 503, 504)
+CHUNK = 64 * 1024
+
+
+class ClientError(Exception):
+    """A failure to tell the user in one sentence: bad credentials, unreachable server, refusal."""
+
+
+def _explain(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code} {response.reason}".strip()
+    if isinstance(body, dict):
+        parts = []
+        for key, value in body.items():
+            text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(text if key in ("detail", "non_field_errors") else f"{key}: {text}")
+        return f"HTTP {response.status_code}: " + " ".join(parts)
+    return f"HTTP {response.status_code}: {body}"
+
+
+class MultipartFile(io.RawIOBase):
+    """A multipart/form-data body streamed from disk, so a progress bar can follow the bytes
+    actually sent (requests' own `files=` reads the whole file into memory first).
+
+    It has a length (requests sends Content-Length instead of chunked encoding) and tell/seek
+    (urllib3 rewinds the body before re-sending it on a retry).
+    """
+
+    def __init__(
+        self,
+        fields: dict[str, str],
+        file_field: str,
+        path: Path,
+        on_progress: Callable[[int], None] | None = None,
+    ):
+        super().__init__()
+        self.boundary = uuid.uuid4().hex
+        head = b"".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+            for name, value in fields.items()
+        )
+        filename = path.name.replace('"', "_")
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        self._head = head
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._path = path
+        self._file_size = path.stat().st_size
+        self._size = len(self._head) + self._file_size + len(self._tail)
+        self._file = path.open("rb")
+        self._pos = 0
+        self._on_progress = on_progress
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        if self._on_progress:
+            self._on_progress(self._pos)
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._size - self._pos
+        out = bytearray()
+        while len(out) < size and self._pos < self._size:
+            want = size - len(out)
+            head_end = len(self._head)
+            file_end = head_end + self._file_size
+            if self._pos < head_end:
+                piece = self._head[self._pos : self._pos + want]
+            elif self._pos < file_end:
+                self._file.seek(self._pos - head_end)
+                piece = self._file.read(min(want, file_end - self._pos))
+                if not piece:  # the file shrank while being sent
+                    raise ClientError(f"{self._path} changed while it was being sent.")
+            else:
+                start = self._pos - file_end
+                piece = self._tail[start : start + want]
+            out += piece
+            self._pos += len(piece)
+        if self._on_progress:
+            self._on_progress(self._pos)
+        return bytes(out)
+
+    def __iter__(self) -> Iterator[bytes]:  # requests treats only iterables as streams
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class BankClient:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        retries: int = 5,
+        backoff: float = 1.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 900.0,
+    ):
+        self.url = url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        self.session.headers["User-Agent"] = "imagebank-cli"
+        if token:
+            self.session.headers["Authorization"] = f"Token {token}"
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            backoff_factor=backoff,
+            backoff_max=60,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,  # POST too: uploads are idempotent on the server's side
+            raise_on_status=False,  # after the last try, hand back the answer to explain it
+            respect_retry_after_header=True,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.exceptions.RetryError as error:
+            raise ClientError(f"The server kept refusing {url}: {error}") from None
+        except requests.exceptions.ConnectionError:
+            raise ClientError(f"Cannot connect to {self.url}: is the URL right?") from None
+        except requests.exceptions.Timeout:
+            raise ClientError(f"No answer from {self.url} in time.") from None
+        except requests.exceptions.RequestException as error:
+            raise ClientError(f"Request to {url} failed: {error}") from None
+        if response.status_code == 401:
+            raise ClientError(
+                "The server refused the token (HTTP 401): run `imagebank login` again or check "
+                "--token / IMAGEBANK_TOKEN."
+            )
+        if response.status_code >= 400:
+            raise ClientError(f"{method} {path} failed: {_explain(response)}")
+        return response
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ClientError(
+                f"The server at {self.url} did not answer with JSON: is the URL the bank's?"
+            ) from None
+
+    def obtain_token(self, email: str, password: str) -> str:
+        response = self._request(
+            "POST", "/api/auth/token/", json={"email": email, "password": password}
+        )
+        return self._json(response)["token"]
+
+    def sites(self) -> list[dict]:
+        sites: list[dict] = []
+        next_url: str | None = "/api/sites/"
+        while next_url:
+            body = self._json(self._request("GET", next_url))
+            if isinstance(body, list):  # not paginated
+                return body
+            sites.extend(body.get("results", []))
+            next_url = body.get("next")
+        return sites
+
+    def known(self, site: int, hashes: list[str], batch: int = 5000) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(hashes), batch):
+            body = self._json(
+                self._request(
+                    "POST",
+                    "/api/ingest/known/",
+                    json={"site": site, "sha256": hashes[start : start + batch]},
+                )
+            )
+            known.update(body.get("known", []))
+        return known
+
+    def ingest(
+        self, site: int, path: Path, on_progress: Callable[[int], None] | None = None
+    ) -> dict:
+        body = MultipartFile({"site": str(site)}, "file", path, on_progress)
+        try:
+            response = self._request(
+                "POST", "/api/ingest/", data=body, headers={"Content-Type": body.content_type}
+            )
+        finally:
+            body.close()
+        return self._json(response)

@@ -1,0 +1,422 @@
+"""`imagebank`: sign in to a Cervical Image Bank and upload files, folders and ZIPs to it.
+
+    imagebank login --url https://bank.example.org --email me@example.org
+    imagebank upload "IARC colposcopy/" case-package/ scan.dcm --site my-clinic --report out.json
+
+Exit status: 0 when every upload succeeded (warnings allowed), 1 when the server reported errors
+in what was sent, 2 on a usage or connection failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from imagebank.client.api import BankClient, ClientError
+
+EXIT_OK = 0
+EXIT_REPORTED_ERRORS = 1
+EXIT_FAILURE = 2
+
+IARC_MARKER = "Cases - Images.xlsx"
+MANIFESTS = ("manifest.json", "manifest.csv")
+# Already compressed: storing them is as small as deflating them, and much faster.
+STORED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".zip", ".gz"})
+
+
+class UsageError(Exception):
+    pass
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "imagebank" / "config.json"
+
+
+def load_config() -> dict:
+    path = config_path()
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"Cannot read {path}: {error}") from None
+
+
+def save_config(config: dict) -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Created 0600 from the start: the token must never be readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+    os.chmod(path, 0o600)
+    return path
+
+
+def _settings(args: argparse.Namespace, need_token: bool = True) -> tuple[str, str | None]:
+    config = load_config()
+    url = args.url or os.environ.get("IMAGEBANK_URL") or config.get("url")
+    token = args.token or os.environ.get("IMAGEBANK_TOKEN") or config.get("token")
+    if not url:
+        raise UsageError("No server URL: run `imagebank login --url URL …` or set IMAGEBANK_URL.")
+    if need_token and not token:
+        raise UsageError("Not signed in: run `imagebank login` or pass --token / IMAGEBANK_TOKEN.")
+    return url, token
+
+
+def _client(args: argparse.Namespace, url: str, token: str | None) -> BankClient:
+    return BankClient(
+        url, token, retries=args.retries, backoff=args.backoff, read_timeout=args.timeout
+    )
+
+
+# --- login --------------------------------------------------------------------------------------
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    url = args.url or os.environ.get("IMAGEBANK_URL") or load_config().get("url")
+    if not url:
+        raise UsageError("Give the bank's address with --url (or IMAGEBANK_URL).")
+    password = os.environ.get("IMAGEBANK_PASSWORD") or getpass.getpass(
+        f"Password for {args.email}: "
+    )
+    token = _client(args, url, None).obtain_token(args.email, password)
+    path = save_config({"url": url.rstrip("/"), "email": args.email, "token": token})
+    print(f"Signed in to {url} as {args.email}; token saved in {path}.")
+    return EXIT_OK
+
+
+# --- what to send -------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    path: str
+    status: str  # "uploaded", "skipped" or "failed"
+    message: str = ""
+    run: dict = field(default_factory=dict)
+
+
+def _visible_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            yield path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hash_all(files: list[Path], quiet: bool) -> dict[Path, str]:
+    hashes = {}
+    with tqdm(total=len(files), unit="file", desc="hashing", disable=quiet or None) as bar:
+        for path in files:
+            hashes[path] = sha256_of(path)
+            bar.update(1)
+    return hashes
+
+
+def _zip(folder: Path, files: list[Path], target: Path) -> None:
+    # Entries sit under the folder's own name, as zipping the folder by hand would make them.
+    with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
+        for path in files:
+            compress = (
+                zipfile.ZIP_STORED
+                if path.suffix.lower() in STORED_SUFFIXES
+                else zipfile.ZIP_DEFLATED
+            )
+            arcname = (Path(folder.name) / path.relative_to(folder)).as_posix()
+            archive.write(path, arcname, compress_type=compress)
+
+
+def is_iarc_folder(path: Path) -> bool:
+    return path.is_dir() and (path / IARC_MARKER).is_file()
+
+
+def is_case_package(path: Path) -> bool:
+    return path.is_dir() and any((path / name).is_file() for name in MANIFESTS)
+
+
+class Uploader:
+    def __init__(self, client: BankClient, site: int, quiet: bool, workdir: Path):
+        self.client = client
+        self.site = site
+        self.quiet = quiet
+        self.workdir = workdir
+
+    def _known(self, hashes: dict[Path, str]) -> set[str]:
+        return self.client.known(self.site, sorted(set(hashes.values()))) if hashes else set()
+
+    def _send(self, path: Path, shown_as: str) -> Outcome:
+        size = path.stat().st_size
+        with tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"sending {shown_as}",
+            disable=self.quiet or None,
+        ) as bar:
+
+            def progress(position: int) -> None:
+                bar.update(min(position, size) - bar.n)
+
+            run = self.client.ingest(self.site, path, progress)
+        return Outcome(path=shown_as, status="uploaded", run=run)
+
+    def upload(self, path: Path) -> Outcome:
+        shown = str(path)
+        if not path.exists():
+            return Outcome(shown, "failed", "No such file or folder.")
+        if is_iarc_folder(path):
+            return self._iarc(path)
+        if is_case_package(path):
+            return self._package(path)
+        if path.is_dir():
+            return Outcome(
+                shown,
+                "failed",
+                f"Not an IARC folder (no “{IARC_MARKER}”) nor a case package (no "
+                f"{' or '.join(MANIFESTS)}): send the files in it, or a ZIP of it.",
+            )
+        # A lone DICOM or image file is already in the site if its exact bytes are.
+        if not zipfile.is_zipfile(path) and self._known({path: sha256_of(path)}):
+            return Outcome(shown, "skipped", "Already in the bank: not sent again.")
+        return self._send(path, shown)
+
+    def _iarc(self, folder: Path) -> Outcome:
+        spreadsheets = sorted(
+            p for p in folder.glob("*.xlsx") if not p.name.startswith((".", "~$"))
+        )
+        cases = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        files_by_case = {case: list(_visible_files(case)) for case in cases}
+        hashes = _hash_all([f for files in files_by_case.values() for f in files], self.quiet)
+        known = self._known(hashes)
+        to_send = [
+            c for c, files in files_by_case.items() if any(hashes[f] not in known for f in files)
+        ]
+        if not to_send:
+            return Outcome(
+                str(folder),
+                "skipped",
+                f"Every image of the {len(cases)} case folders is already in the bank: "
+                "nothing sent.",
+            )
+        if len(to_send) < len(cases):
+            self._say(
+                f"{folder}: {len(cases) - len(to_send)} of {len(cases)} case folders are already "
+                f"in the bank; sending the other {len(to_send)}."
+            )
+        files = spreadsheets + [f for case in to_send for f in files_by_case[case]]
+        return self._send_zipped(folder, files)
+
+    def _package(self, folder: Path) -> Outcome:
+        files = list(_visible_files(folder))
+        images = [f for f in files if f.name not in MANIFESTS]
+        hashes = _hash_all(images, self.quiet)
+        known = self._known(hashes)
+        if hashes and all(h in known for h in hashes.values()):
+            return Outcome(
+                str(folder),
+                "skipped",
+                "Every file of the package is already in the bank: not sent.",
+            )
+        return self._send_zipped(folder, files)
+
+    def _send_zipped(self, folder: Path, files: list[Path]) -> Outcome:
+        target = self.workdir / f"{folder.name or 'upload'}.zip"
+        try:
+            _zip(folder, files, target)
+            outcome = self._send(target, str(folder))
+        finally:
+            target.unlink(missing_ok=True)
+        return outcome
+
+    def _say(self, text: str) -> None:
+        print(text, flush=True)
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def _where(problem: dict) -> str:
+    parts = []
+    if problem.get("case"):
+        parts.append(f"case {problem['case']}")
+    if problem.get("file"):
+        parts.append(f"file {problem['file']}")
+    if problem.get("row") not in (None, ""):
+        parts.append(f"row {problem['row']}")
+    if problem.get("field"):
+        parts.append(f"field {problem['field']}")
+    return ", ".join(parts)
+
+
+def print_outcome(outcome: Outcome) -> None:
+    if outcome.status == "skipped":
+        print(f"{outcome.path}: skipped. {outcome.message}")
+        return
+    if outcome.status == "failed":
+        print(f"{outcome.path}: FAILED. {outcome.message}", file=sys.stderr)
+        return
+    report = outcome.run.get("report") or {}
+    summary = report.get("summary") or {}
+    print(f"{outcome.path}: import #{outcome.run.get('id')} {outcome.run.get('status', '')}")
+    if summary:
+        print(
+            "  cases: {created} created, {unchanged} unchanged, {rejected} rejected; "
+            "images: {added} added, {known} already in the bank, {out} left out; "
+            "{errors} errors, {warnings} warnings".format(
+                created=summary.get("cases_created", 0),
+                unchanged=summary.get("cases_unchanged", 0),
+                rejected=summary.get("cases_rejected", 0),
+                added=summary.get("images_added", 0),
+                known=summary.get("images_already_in_bank", 0),
+                out=summary.get("images_left_out", 0),
+                errors=summary.get("errors", 0),
+                warnings=summary.get("warnings", 0),
+            )
+        )
+    for problem in report.get("problems", []):
+        level = problem.get("level", "")
+        if level not in ("error", "warning"):
+            continue
+        where = _where(problem)
+        print(f"  {level.upper()}{' ' + where if where else ''}: {problem.get('message', '')}")
+
+
+def outcome_status(outcome: Outcome) -> int:
+    if outcome.status == "failed":
+        return EXIT_FAILURE
+    report = outcome.run.get("report") or {}
+    errors = (report.get("summary") or {}).get("errors")
+    if errors is None:
+        errors = sum(p.get("level") == "error" for p in report.get("problems", []))
+    return EXIT_REPORTED_ERRORS if errors else EXIT_OK
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+def resolve_site(client: BankClient, site: str) -> int:
+    if site.isdigit():
+        return int(site)
+    sites = client.sites()
+    for candidate in sites:
+        if candidate.get("slug") == site:
+            return int(candidate["id"])
+    names = ", ".join(sorted(s.get("slug", "") for s in sites)) or "none"
+    raise UsageError(f"No site “{site}” among yours (yours: {names}).")
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    url, token = _settings(args)
+    client = _client(args, url, token)
+    site = resolve_site(client, args.site)
+    outcomes: list[Outcome] = []
+    status = EXIT_OK
+    with tempfile.TemporaryDirectory(prefix="imagebank-upload-") as workdir:
+        uploader = Uploader(client, site, args.quiet, Path(workdir))
+        for raw in args.paths:
+            try:
+                outcome = uploader.upload(Path(raw))
+            except ClientError as error:
+                outcome = Outcome(raw, "failed", str(error))
+            outcomes.append(outcome)
+            print_outcome(outcome)
+            status = max(status, outcome_status(outcome))
+    if args.report:
+        Path(args.report).write_text(
+            json.dumps(
+                {"server": url, "site": site, "uploads": [o.__dict__ for o in outcomes]},
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+    return status
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", help="the bank's address (default: IMAGEBANK_URL, then login's)")
+    common.add_argument("--token", help="API token (default: IMAGEBANK_TOKEN, then login's)")
+    common.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        help="re-tries after a connection error or 429/502/503/504",
+    )
+    common.add_argument(
+        "--backoff", type=float, default=1.0, help="seconds before the second re-try, doubling"
+    )
+    common.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds to wait for the server's answer"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    parser = argparse.ArgumentParser(
+        prog="imagebank", description="Send images and cases to a Cervical Image Bank."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    login = commands.add_parser("login", parents=[common], help="get and store an API token")
+    login.add_argument("--email", required=True)
+    login.set_defaults(handler=cmd_login)
+    upload = commands.add_parser(
+        "upload",
+        parents=[common],
+        help="send files, case-package folders, IARC folders or ZIPs",
+    )
+    upload.add_argument("paths", nargs="+", metavar="PATH")
+    upload.add_argument("--site", required=True, help="site id or slug")
+    upload.add_argument("--report", help="write every import report to this JSON file")
+    upload.set_defaults(handler=cmd_upload)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on a usage error, 0 on --help
+        return int(exit_.code or 0)
+    try:
+        return args.handler(args)
+    except (UsageError, ClientError) as error:
+        print(f"imagebank: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("imagebank: interrupted.", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"imagebank: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

@@ -1,0 +1,26 @@
+"""The shape every reader produces: cases with their metadata and their images, not yet stored."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ImageItem:
+    filename: str  # as named by the source, for the report
+    read: Callable[[], bytes]  # reads the bytes when the writer needs them, not before
+    step: str  # a code of vocabularies.EXAMINATION_STEP
+    step_original_wording: str = ""
+    display_order: int | None = None
+    capture_device: str = ""
+    row: int | None = None  # the source row that listed it, if any
+
+
+@dataclass
+class CaseItem:
+    reference: str  # the source's name for the case, for the report
+    local_patient_id: str  # turned into a pseudonym by the writer, never stored
+    metadata: dict[str, Any] = field(default_factory=dict)  # clinical fields, as codes
+    images: list[ImageItem] = field(default_factory=list)
+    # Problems found while reading this case's metadata; `metadata_valid` False rejects the case.
+    metadata_valid: bool = True

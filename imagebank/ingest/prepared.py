@@ -1,0 +1,64 @@
+"""One uploaded file made ready for storage: checked, de-identified, described.
+
+Every path into the bank (web form, API, case package, DICOM, IARC import) goes through
+`prepare_upload`, so the checks and the de-identification are the same whatever the door.
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from imagebank import deidentify, image_processing
+from imagebank.image_processing import InvalidImage
+
+DICOM_MAGIC_OFFSET = 128
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """What the bank stores for one upload, and what it learnt from it."""
+
+    data: bytes  # the de-identified object: the only bytes ever stored
+    received_sha256: str  # of the original, which is not kept
+    source_format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    burned_in_annotation: bool = False
+    # Clinical attributes the file itself carries (DICOM: age, device), to fill a case.
+    attributes: dict = field(default_factory=dict)
+
+
+def is_dicom(data: bytes) -> bool:
+    return data[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM"
+
+
+def prepare_upload(data: bytes, filename: str) -> PreparedImage:
+    """Check and de-identify one file; raise InvalidImage naming the file and what is wrong."""
+    received_sha256 = hashlib.sha256(data).hexdigest()
+    if is_dicom(data):
+        from imagebank.ingest import dicom  # pydicom is imported only when DICOM arrives
+
+        return dicom.prepare(data, filename, received_sha256)
+    info = image_processing.inspect(io.BytesIO(data), filename)
+    try:
+        cleaned = deidentify.strip_metadata(data, info.source_format)
+    except deidentify.MetadataStripError as error:
+        raise InvalidImage(
+            _("%(file)s is damaged: %(reason)s") % {"file": filename, "reason": error}
+        ) from error
+    if info.source_format == "tiff":
+        # TIFF is re-encoded with its orientation applied, so width and height can swap.
+        info = image_processing.inspect(io.BytesIO(cleaned), filename)
+    return PreparedImage(
+        data=cleaned,
+        received_sha256=received_sha256,
+        source_format=info.source_format,
+        content_type=info.content_type,
+        extension=info.extension,
+        width=info.width,
+        height=info.height,
+    )

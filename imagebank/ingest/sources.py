@@ -1,0 +1,72 @@
+"""Finds the reader for each path (file, folder or ZIP) and feeds its cases to the writer."""
+
+import importlib
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from django.utils.translation import gettext as _
+
+from imagebank.ingest.report import IngestReport
+from imagebank.ingest.writer import write_case
+from imagebank.models import Site
+
+# Most specific first: an IARC folder or a case package is also a folder of images.
+READER_MODULES = ("imagebank.ingest.single_image",)
+
+
+def readers() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in READER_MODULES]
+
+
+def reader_for(path: Path) -> ModuleType | None:
+    for reader in readers():
+        if reader.can_read(path):
+            return reader
+    return None
+
+
+def _content_root(folder: Path) -> Path:
+    """An archive of one folder (as zipping a folder makes) is read from inside that folder."""
+    entries = [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return folder
+
+
+def ingest_path(path: Path, *, site: Site, actor, report: IngestReport) -> None:
+    from imagebank.ingest import safe_zip
+
+    if not path.exists():
+        report.error(_("No such file or folder."), file=str(path))
+        return
+    if path.is_file() and safe_zip.is_zip(path):
+        with tempfile.TemporaryDirectory(prefix="ingest-") as folder:
+            try:
+                safe_zip.extract(path, Path(folder))
+            except safe_zip.UnsafeArchive as error:
+                report.error(str(error), file=path.name)
+                return
+            _ingest_readable(_content_root(Path(folder)), path.name, site, actor, report)
+        return
+    _ingest_readable(path, path.name, site, actor, report)
+
+
+def _ingest_readable(path: Path, name: str, site: Site, actor, report: IngestReport) -> None:
+    reader = reader_for(path)
+    if reader is None:
+        report.error(
+            _("Not a format the bank reads yet (this version reads JPEG, PNG and TIFF files)."),
+            file=name,
+        )
+        return
+    report.format = ", ".join(filter(None, {*report.format.split(", "), reader.FORMAT}))
+    for item in reader.read(path, report):
+        write_case(site=site, actor=actor, item=item, report=report)
+
+
+def ingest_paths(paths: list[Path], *, site: Site, actor) -> IngestReport:
+    report = IngestReport(source=", ".join(str(p) for p in paths))
+    for path in paths:
+        ingest_path(Path(path), site=site, actor=actor, report=report)
+    return report

@@ -1,0 +1,348 @@
+"""The `imagebank` command-line client against a live test server and small fake servers."""
+
+import importlib.util
+import json
+import socket
+import stat
+import threading
+import time
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from fixtures.synthetic_cervix import render_jpeg
+from imagebank.client import cli
+from imagebank.client.cli import EXIT_FAILURE, EXIT_OK, Uploader, main, sha256_of
+from imagebank.models import Image
+from tests.factories import PASSWORD, make_contributor, make_site
+
+FAST = ["--retries", "1", "--backoff", "0", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _private_config(tmp_path, monkeypatch):
+    # Never read or write the developer's own ~/.config/imagebank.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in ("IMAGEBANK_URL", "IMAGEBANK_TOKEN", "IMAGEBANK_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def contributor_token(transactional_db):
+    site = make_site(slug="test-clinic")
+    user = make_contributor(site)
+    return site, user, Token.objects.create(user=user).key
+
+
+def _jpegs(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in range(count):
+        path = folder / f"image-{seed}.jpg"
+        path.write_bytes(render_jpeg("after_acetic_acid", seed=seed, size=(160, 120)))
+        paths.append(path)
+    return paths
+
+
+def _iarc_folder(root: Path) -> Path:
+    from openpyxl import Workbook
+
+    folder = root / "colposcopy"
+    images = Workbook()
+    sheet = images.active
+    sheet.append(["Case Number", "File", "Sort", "Type"])
+    steps = ["After normal saline", "After acetic acid"]
+    for case in (1, 2):
+        for order, step in enumerate(steps, start=1):
+            sheet.append([case, f"C{case}{order}.jpg", order, step])
+    folder.mkdir(parents=True)
+    images.save(folder / "Cases - Images.xlsx")
+    meta = Workbook()
+    sheet = meta.active
+    sheet.append(["", "Colposcopic assessment", ""])
+    sheet.append(["CaseID", "HPV status", "Age"])
+    sheet.append([1, "Negative", 35])
+    sheet.append([2, "Positive", 42])
+    meta.save(folder / "Cases Meta data.xlsx")
+    for case in (1, 2):
+        case_folder = folder / f"Case {case:03d}"
+        case_folder.mkdir()
+        for order, step in enumerate(("before_acetic_acid", "after_acetic_acid"), start=1):
+            data = render_jpeg(step, seed=case * 10 + order, size=(160, 120))
+            (case_folder / f"C{case}{order}.jpg").write_bytes(data)
+    return folder
+
+
+# --- login --------------------------------------------------------------------------------------
+
+
+def test_login_stores_token_privately(live_server, contributor_token, monkeypatch, capsys):
+    _site, user, _token = contributor_token
+    monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
+
+    status = main(["login", "--url", live_server.url, "--email", user.email, *FAST])
+
+    assert status == EXIT_OK, capsys.readouterr()
+    path = cli.config_path()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = json.loads(path.read_text())
+    assert config["url"] == live_server.url
+    assert config["token"] == Token.objects.get(user=user).key
+
+
+def test_login_with_wrong_password_exits_2(live_server, contributor_token, monkeypatch, capsys):
+    _site, user, _token = contributor_token
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "not-the-password")
+
+    status = main(["login", "--url", live_server.url, "--email", user.email, *FAST])
+
+    assert status == EXIT_FAILURE
+    assert "Unable to sign in" in capsys.readouterr().err
+    assert not cli.config_path().exists()
+
+
+# --- upload against the live server -------------------------------------------------------------
+
+
+def test_upload_images_by_slug_then_skip_them(live_server, contributor_token, tmp_path, capsys):
+    site, _user, token = contributor_token
+    files = _jpegs(tmp_path / "photos", 2)
+    report = tmp_path / "report.json"
+    args = ["upload", *map(str, files), "--site", "test-clinic", "--url", live_server.url]
+
+    status = main([*args, "--token", token, "--report", str(report), *FAST])
+
+    out = capsys.readouterr().out
+    assert status == EXIT_OK, out
+    assert Image.objects.filter(case__site=site).count() == 2
+    assert "2 created" not in out  # one case per lone image, reported per upload
+    assert "1 added" in out
+    assert "WARNING file image-0.jpg" in out  # a single image carries no metadata
+    written = json.loads(report.read_text())
+    assert [u["status"] for u in written["uploads"]] == ["uploaded", "uploaded"]
+    assert written["uploads"][0]["run"]["report"]["summary"]["images_added"] == 1
+
+    # Sent again: the client asks which files the site holds and sends nothing.
+    status = main([*args, "--token", token, *FAST])
+
+    out = capsys.readouterr().out
+    assert status == EXIT_OK
+    assert out.count("skipped") == 2
+    assert Image.objects.filter(case__site=site).count() == 2
+
+
+def test_upload_with_token_from_environment(live_server, contributor_token, tmp_path, monkeypatch):
+    site, _user, token = contributor_token
+    monkeypatch.setenv("IMAGEBANK_URL", live_server.url)
+    monkeypatch.setenv("IMAGEBANK_TOKEN", token)
+    [image] = _jpegs(tmp_path, 1)
+
+    assert main(["upload", str(image), "--site", str(site.pk), *FAST]) == EXIT_OK
+    assert Image.objects.filter(case__site=site).count() == 1
+
+
+def test_wrong_token_exits_2_with_a_message(live_server, contributor_token, tmp_path, capsys):
+    [image] = _jpegs(tmp_path, 1)
+    argv = ["upload", str(image), "--site", "test-clinic", "--url", live_server.url]
+
+    status = main([*argv, "--token", "0" * 40, *FAST])
+
+    assert status == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "401" in err and "Traceback" not in err
+    assert Image.objects.count() == 0
+
+
+def test_unknown_site_slug_exits_2(live_server, contributor_token, tmp_path, capsys):
+    _site, _user, token = contributor_token
+    [image] = _jpegs(tmp_path, 1)
+    argv = ["upload", str(image), "--site", "elsewhere", "--url", live_server.url]
+
+    assert main([*argv, "--token", token, *FAST]) == EXIT_FAILURE
+    assert "test-clinic" in capsys.readouterr().err
+
+
+def test_iarc_folder_upload_and_resume(live_server, contributor_token, tmp_path, capsys):
+    if importlib.util.find_spec("imagebank.ingest.iarc") is None:
+        pytest.skip("imagebank/ingest/iarc.py (the IARC reader) is not written yet")
+    site, _user, token = contributor_token
+    folder = _iarc_folder(tmp_path)
+    argv = ["upload", str(folder), "--site", "test-clinic", "--url", live_server.url]
+
+    status = main([*argv, "--token", token, *FAST])
+
+    out = capsys.readouterr().out
+    assert status in (0, 1), out
+    added = Image.objects.filter(case__site=site).count()
+    assert added == 4, out
+
+    assert main([*argv, "--token", token, *FAST]) == EXIT_OK
+    assert "skipped" in capsys.readouterr().out
+    assert Image.objects.filter(case__site=site).count() == added
+
+
+# --- what is sent, without a server -------------------------------------------------------------
+
+
+class RecordingClient:
+    """Stands in for BankClient: knows some hashes and keeps a copy of what it is sent."""
+
+    def __init__(self, known: set[str]):
+        self.known_hashes = known
+        self.sent: list[list[str]] = []
+
+    def known(self, site, hashes):
+        return {h for h in hashes if h in self.known_hashes}
+
+    def ingest(self, site, path, on_progress=None):
+        with zipfile.ZipFile(path) as archive:
+            self.sent.append(sorted(archive.namelist()))
+        return {"id": 1, "status": "done", "report": {"summary": {"errors": 0}, "problems": []}}
+
+
+def test_iarc_folder_resumes_with_only_the_cases_not_in_the_bank(tmp_path):
+    folder = _iarc_folder(tmp_path)
+    known = {sha256_of(p) for p in (folder / "Case 001").iterdir()}
+    known.add(sha256_of(folder / "Case 002" / "C21.jpg"))  # half of case 2 is in already
+    client = RecordingClient(known)
+
+    outcome = Uploader(client, 1, True, tmp_path).upload(folder)
+
+    assert outcome.status == "uploaded"
+    assert client.sent == [
+        [
+            "colposcopy/Case 002/C21.jpg",
+            "colposcopy/Case 002/C22.jpg",
+            "colposcopy/Cases - Images.xlsx",
+            "colposcopy/Cases Meta data.xlsx",
+        ]
+    ]
+    assert not list(tmp_path.glob("*.zip"))  # the temporary ZIP is gone
+
+
+def test_iarc_folder_entirely_in_the_bank_is_not_sent(tmp_path):
+    folder = _iarc_folder(tmp_path)
+    client = RecordingClient({sha256_of(p) for p in folder.glob("Case */*.jpg")})
+
+    outcome = Uploader(client, 1, True, tmp_path).upload(folder)
+
+    assert outcome.status == "skipped"
+    assert client.sent == []
+
+
+def test_case_package_is_zipped_whole_unless_every_file_is_known(tmp_path):
+    package = tmp_path / "package"
+    images = _jpegs(package / "images", 2)
+    (package / "manifest.json").write_text("{}")
+
+    client = RecordingClient({sha256_of(images[0])})
+    assert Uploader(client, 1, True, tmp_path).upload(package).status == "uploaded"
+    assert client.sent == [
+        ["package/images/image-0.jpg", "package/images/image-1.jpg", "package/manifest.json"]
+    ]
+
+    client = RecordingClient({sha256_of(p) for p in images})
+    assert Uploader(client, 1, True, tmp_path).upload(package).status == "skipped"
+    assert client.sent == []
+
+
+def test_folder_of_unknown_kind_fails_the_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IMAGEBANK_TOKEN", "x")
+    _jpegs(tmp_path / "loose", 1)
+    argv = ["upload", str(tmp_path / "loose"), "--site", "1", "--url", "http://127.0.0.1:9"]
+
+    assert main([*argv, *FAST]) == EXIT_FAILURE
+    assert "Not an IARC folder" in capsys.readouterr().err
+
+
+# --- retries and connection failures ------------------------------------------------------------
+
+
+class FlakyIngest(BaseHTTPRequestHandler):
+    """Answers 503 to the first two uploads, then 201 with a report."""
+
+    attempts: list[bytes] = []
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/api/ingest/known/":
+            self._answer(200, {"known": []})
+            return
+        type(self).attempts.append(body)
+        if len(type(self).attempts) <= 2:
+            self._answer(503, {"detail": "busy"})
+            return
+        summary = {"images_added": 1, "errors": 0, "warnings": 0}
+        self._answer(201, {"id": 7, "status": "done", "report": {"summary": summary}})
+
+
+@pytest.fixture
+def flaky_server():
+    FlakyIngest.attempts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyIngest)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_upload_is_retried_after_503(flaky_server, tmp_path, capsys):
+    [image] = _jpegs(tmp_path, 1)
+    argv = ["upload", str(image), "--site", "1", "--url", flaky_server, "--token", "t"]
+
+    status = main([*argv, "--retries", "3", "--backoff", "0", "--quiet"])
+
+    assert status == EXIT_OK, capsys.readouterr()
+    assert len(FlakyIngest.attempts) == 3
+    # Each attempt carried the whole file: the body was rewound before being sent again.
+    for body in FlakyIngest.attempts:
+        assert image.read_bytes() in body
+        assert b'name="site"\r\n\r\n1\r\n' in body
+    assert "import #7" in capsys.readouterr().out
+
+
+def test_upload_gives_up_after_the_retries(flaky_server, tmp_path, capsys):
+    [image] = _jpegs(tmp_path, 1)
+    argv = ["upload", str(image), "--site", "1", "--url", flaky_server, "--token", "t"]
+
+    assert main([*argv, *FAST]) == EXIT_FAILURE
+    assert len(FlakyIngest.attempts) == 2
+    err = capsys.readouterr().err
+    assert "503" in err and "Traceback" not in err
+
+
+def test_unreachable_server_exits_2_quickly(tmp_path, capsys):
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    [image] = _jpegs(tmp_path, 1)
+    argv = ["upload", str(image), "--site", "1", "--url", f"http://127.0.0.1:{port}"]
+
+    started = time.monotonic()
+    status = main([*argv, "--token", "t", *FAST])
+
+    assert status == EXIT_FAILURE
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err
+    assert "Cannot connect" in err and "Traceback" not in err
+
+
+def test_usage_error_exits_2(capsys):
+    assert main(["upload"]) == EXIT_FAILURE
+    assert main(["upload", "x", "--site", "1"]) == EXIT_FAILURE  # no URL anywhere
+    assert "IMAGEBANK_URL" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""POST /api/ingest/ and /api/ingest/known/: imports through the API, with their reports."""
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from fixtures.synthetic_cervix import render_jpeg
+from imagebank.models import Case
+from tests.factories import make_contributor, make_site
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
+
+JPEG = render_jpeg("after_lugol", seed=11, size=(160, 120))
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def send(client, site, data=JPEG, name="lugol.jpg"):
+    upload = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+    return client.post("/api/ingest/", {"site": site.pk, "file": upload}, format="multipart")
+
+
+def test_an_import_answers_with_its_report_and_a_rerun_creates_nothing():
+    site = make_site()
+    client = client_for(make_contributor(site))
+    first = send(client, site)
+    assert first.status_code == 201, first.content
+    assert first.json()["report"]["summary"]["cases_created"] == 1
+    again = send(client, site)
+    assert again.json()["report"]["summary"]["images_already_in_bank"] == 1
+    assert Case.objects.count() == 1
+    listed = client.get("/api/ingest/").json()["results"]
+    assert [run["id"] for run in listed] == [again.json()["id"], first.json()["id"]]
+
+
+def test_a_bad_file_is_reported_by_name_and_stores_nothing():
+    site = make_site()
+    response = send(client_for(make_contributor(site)), site, b"plain text", "scan.jpg")
+    assert response.status_code == 201
+    report = response.json()["report"]
+    assert report["summary"]["cases_created"] == 0
+    errors = [p for p in report["problems"] if p["level"] == "error"]
+    assert errors and all("scan.jpg" in (p["file"], p["case"]) for p in errors)
+    assert any(p["file"] == "scan.jpg" and "not a readable image" in p["message"] for p in errors)
+    assert not Case.objects.exists()
+
+
+def test_nobody_imports_into_or_reads_the_imports_of_another_site():
+    site, other = make_site(), make_site()
+    owner, stranger = make_contributor(site), make_contributor(other)
+    run = send(client_for(owner), site).json()
+    assert send(client_for(stranger), site).status_code == 404
+    assert client_for(stranger).get(f"/api/ingest/{run['id']}/").status_code == 404
+    assert APIClient().get(f"/api/ingest/{run['id']}/").status_code == 401
+
+
+def test_known_hashes_let_a_client_skip_what_is_in_the_bank():
+    site = make_site()
+    client = client_for(make_contributor(site))
+    send(client, site)
+    sent = hashlib.sha256(JPEG).hexdigest()
+    other = hashlib.sha256(b"other").hexdigest()
+    response = client.post(
+        "/api/ingest/known/", {"site": site.pk, "sha256": [sent, other, "junk"]}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"known": [sent]}
