@@ -390,6 +390,70 @@ VIA_RESULT = vocabulary(
         ("Suspicious cancer", "Suspected cancer"),
     ),
 )
+# VIA (visual inspection with acetic acid): the acetowhite area as the IARC VIA bank describes it.
+ACETOWHITE_AREA = vocabulary(
+    "acetowhite_area",
+    Term("present", _("Present"), ("Yes", "Seen")),
+    Term("absent", _("Absent"), ("No", "None", "Not seen")),
+)
+ACETOWHITE_COLOUR = vocabulary(
+    "acetowhite_colour",
+    Term("thin", _("Thin, faint or translucent"), ("Thin", "Faint", "Translucent", "Pale")),
+    Term("dense", _("Dense, thick or opaque"), ("Dense", "Thick", "Opaque", "Chalky white")),
+)
+ACETOWHITE_MARGIN = vocabulary(
+    "acetowhite_margin",
+    Term("diffuse", _("Diffuse, ill-defined"), ("Diffuse", "Ill defined", "Ill-defined")),
+    Term("well_defined", _("Well-defined, sharp"), ("Well defined", "Sharp", "Distinct")),
+    Term("irregular", _("Irregular, feathery or geographic"), ("Irregular", "Feathery")),
+)
+ACETOWHITE_SURFACE = vocabulary(
+    "acetowhite_surface",
+    Term("smooth", _("Smooth, flat"), ("Smooth", "Flat")),
+    Term("irregular", _("Irregular, raised or nodular"), ("Irregular", "Raised", "Nodular")),
+)
+ACETOWHITE_LOCATION = vocabulary(
+    "acetowhite_location",
+    Term(
+        "within_tz",
+        _("Within the transformation zone or close to the external os"),
+        (
+            "Within TZ or close to the external os (if SCJ is not visible)",
+            "Within TZ",
+            "Within the TZ",
+            "Close to the external os",
+            "Touching the SCJ",
+        ),
+    ),
+    Term(
+        "outside_tz",
+        _("Outside the transformation zone, away from the os"),
+        ("Outside TZ", "Outside the TZ", "Away from the SCJ", "Far from the external os"),
+    ),
+)
+ACETOWHITE_SIZE = vocabulary(
+    "acetowhite_size",
+    Term(
+        "up_to_75",
+        _("Covering up to 75% of the ectocervix"),
+        (
+            "Covering less than 75% of ectocervix",
+            "Covering 75% or less of ectocervix",
+            "Less than 75%",
+            "< 75%",
+        ),
+    ),
+    Term(
+        "more_than_75",
+        _("Covering more than 75% of the ectocervix"),
+        ("Covering more than 75% of ectocervix", "More than 75%", "> 75%"),
+    ),
+    Term(
+        "into_canal",
+        _("Extending into the endocervical canal"),
+        ("Extending into the endocervical canal", "Extending into the canal", "Into the canal"),
+    ),
+)
 ABLATION_ELIGIBILITY = vocabulary(
     "ablation_eligibility",
     Term("eligible", _("Eligible for ablative treatment"), ("Eligible for ablation", "Eligible")),

@@ -140,6 +140,19 @@ class CaseAdmin(admin.ModelAdmin):
             {"fields": (*vocab.SWEDE_COMPONENTS, "swede_total", "swede_not_assessable")},
         ),
         (
+            _("VIA: the acetowhite area"),
+            {
+                "fields": (
+                    "acetowhite_area",
+                    "acetowhite_colour",
+                    "acetowhite_margin",
+                    "acetowhite_surface",
+                    "acetowhite_location",
+                    "acetowhite_size",
+                )
+            },
+        ),
+        (
             _("Outcome"),
             {
                 "fields": (

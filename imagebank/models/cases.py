@@ -33,6 +33,12 @@ CODED_FIELDS: dict[str, vocab.Vocabulary] = {
     "lesion_extent": vocab.LESION_EXTENT,
     **vocab.SWEDE_COMPONENTS,
     "via_result": vocab.VIA_RESULT,
+    "acetowhite_area": vocab.ACETOWHITE_AREA,
+    "acetowhite_colour": vocab.ACETOWHITE_COLOUR,
+    "acetowhite_margin": vocab.ACETOWHITE_MARGIN,
+    "acetowhite_surface": vocab.ACETOWHITE_SURFACE,
+    "acetowhite_location": vocab.ACETOWHITE_LOCATION,
+    "acetowhite_size": vocab.ACETOWHITE_SIZE,
     "ablation_eligibility": vocab.ABLATION_ELIGIBILITY,
     "provisional_diagnosis": vocab.PROVISIONAL_DIAGNOSIS,
     "management": vocab.MANAGEMENT,
@@ -117,6 +123,13 @@ class Case(models.Model):
 
     # Outcome
     via_result = coded(vocab.VIA_RESULT, _("VIA result"))
+    # VIA: the acetowhite area, its features given only when it is present
+    acetowhite_area = coded(vocab.ACETOWHITE_AREA, _("acetowhite area"))
+    acetowhite_colour = coded(vocab.ACETOWHITE_COLOUR, _("acetowhite area: colour"))
+    acetowhite_margin = coded(vocab.ACETOWHITE_MARGIN, _("acetowhite area: margin"))
+    acetowhite_surface = coded(vocab.ACETOWHITE_SURFACE, _("acetowhite area: surface"))
+    acetowhite_location = coded(vocab.ACETOWHITE_LOCATION, _("acetowhite area: location"))
+    acetowhite_size = coded(vocab.ACETOWHITE_SIZE, _("acetowhite area: size"))
     ablation_eligibility = coded(vocab.ABLATION_ELIGIBILITY, _("eligibility for ablation"))
     provisional_diagnosis = coded(vocab.PROVISIONAL_DIAGNOSIS, _("provisional diagnosis"))
     provisional_diagnosis_text = models.CharField(
@@ -154,6 +167,17 @@ class Case(models.Model):
             models.CheckConstraint(
                 condition=Q(inadequacy_reason="") | Q(adequacy="inadequate"),
                 name="case_inadequacy_reason_only_if_inadequate",
+            ),
+            models.CheckConstraint(
+                condition=~Q(acetowhite_area="absent")
+                | Q(
+                    acetowhite_colour="",
+                    acetowhite_margin="",
+                    acetowhite_surface="",
+                    acetowhite_location="",
+                    acetowhite_size="",
+                ),
+                name="case_acetowhite_features_only_if_present",
             ),
             models.CheckConstraint(
                 condition=Q(state=CaseState.DRAFT) | Q(submitted_at__isnull=False),

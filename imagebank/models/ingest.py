@@ -9,6 +9,7 @@ class IngestRun(models.Model):
     """One import (command line, web form or API) and the report of what it did."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -19,6 +20,10 @@ class IngestRun(models.Model):
     )
     source_name = models.CharField(_("source"), max_length=500)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # A file sent from the import page waits in private storage under this key until a worker
+    # imports it; the key is cleared when the run ends and the file deleted.
+    upload_key = models.CharField(max_length=300, blank=True)
+    failure = models.TextField(_("why the import failed"), blank=True)
     report = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -27,9 +32,13 @@ class IngestRun(models.Model):
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["running", "done", "failed"]),
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
                 name="ingestrun_status_valid",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="queued") | ~models.Q(upload_key=""),
+                name="ingestrun_queued_has_upload",
+            ),
         ]
 
     def __str__(self) -> str:

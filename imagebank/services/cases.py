@@ -26,6 +26,14 @@ CLINICAL_FIELDS = (
     "management_text",
     "notes",
 )
+# Features of the acetowhite area seen at VIA: given only when the area is present.
+ACETOWHITE_FEATURES = (
+    "acetowhite_colour",
+    "acetowhite_margin",
+    "acetowhite_surface",
+    "acetowhite_location",
+    "acetowhite_size",
+)
 
 
 def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _check_swede(case: Case) -> None:
+def _check_consistency(case: Case) -> None:
     computed = case.swede_points()
     if case.swede_not_assessable:
         case.swede_total = None
@@ -98,10 +106,19 @@ def _check_swede(case: Case) -> None:
         raise ValidationError(
             {"inadequacy_reason": _("A reason is given only for an inadequate examination.")}
         )
+    if case.acetowhite_area == "absent":
+        described = [field for field in ACETOWHITE_FEATURES if getattr(case, field)]
+        if described:
+            raise ValidationError(
+                {
+                    field: _("The acetowhite area is absent: its features cannot be given.")
+                    for field in described
+                }
+            )
 
 
 def _save_validated(case: Case) -> None:
-    _check_swede(case)
+    _check_consistency(case)
     case.full_clean(exclude=["site", "subject", "created_by"])
     case.save()
 
@@ -145,7 +162,7 @@ def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") 
         before[field] != getattr(case, field) for field in vocab.SWEDE_COMPONENTS
     ):
         case.swede_total = None  # a changed component: the total is worked out again
-    _check_swede(case)
+    _check_consistency(case)
     # Compare every field after the derived ones are settled, so those changes are audited too.
     changes = {
         field: {"from": before[field], "to": getattr(case, field)}

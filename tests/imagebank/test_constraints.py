@@ -99,6 +99,8 @@ def test_every_code_of_the_vocabulary_is_accepted(world, field):
         {"lesion_quadrants": 5},
         {"adequacy": "adequate", "inadequacy_reason": "bleeding"},
         {"inadequacy_reason": "scar"},
+        {"acetowhite_area": "absent", "acetowhite_colour": "dense"},
+        {"acetowhite_area": "absent", "acetowhite_size": "into_canal"},
     ],
     ids=lambda values: ",".join(f"{k}={v}" for k, v in values.items()),
 )
