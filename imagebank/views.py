@@ -28,6 +28,7 @@ from imagebank.forms import (
     ImageUploadForm,
     NewCaseForm,
 )
+from imagebank.ingest.prepared import check_upload
 from imagebank.lifecycle import CaseState
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, require
@@ -71,7 +72,7 @@ def _check_files(uploads: list[tuple[Any, str]]) -> list[FileReport]:
     for position, (upload, step) in enumerate(uploads, start=1):
         report = FileReport(position, upload.name, step)
         try:
-            image_processing.inspect(upload, upload.name)
+            check_upload(upload, upload.name)
         except image_processing.InvalidImage as error:
             report.errors.append(str(error))
         reports.append(report)

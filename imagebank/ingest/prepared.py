@@ -7,6 +7,7 @@ Every path into the bank (web form, API, case package, DICOM, IARC import) goes 
 import hashlib
 import io
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,22 @@ class PreparedImage:
 
 def is_dicom(data: bytes) -> bool:
     return data[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM"
+
+
+def check_upload(fileobj: IO[bytes], filename: str) -> None:
+    """Raise InvalidImage if prepare_upload would refuse the file; keep nothing. Lets a form name
+    every bad file before any is stored."""
+    head = fileobj.read(DICOM_MAGIC_OFFSET + 4)
+    fileobj.seek(0)
+    if is_dicom(head):
+        from imagebank.ingest import dicom
+
+        try:
+            dicom.prepare(fileobj.read(), filename, received_sha256="")
+        finally:
+            fileobj.seek(0)
+        return
+    image_processing.inspect(fileobj, filename)
 
 
 def prepare_upload(data: bytes, filename: str) -> PreparedImage:

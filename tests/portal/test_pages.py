@@ -176,7 +176,7 @@ def test_new_case_form_offers_only_contributable_sites(client, site_a, site_b, c
     html = response.content.decode()
     assert site_a.name in html
     assert site_b.name not in html
-    assert 'accept="image/jpeg,image/png,image/tiff"' in html
+    assert 'accept="image/jpeg,image/png,image/tiff,.dcm,application/dicom"' in html
     assert "multiple" in html
     assert "never stores the ID" in html
 
@@ -215,6 +215,25 @@ def test_new_case_with_two_files_creates_two_images_in_order_with_their_steps(
     # The local ID is not stored anywhere: only its pseudonym.
     assert "KDH-2024-0042" not in case.subject.pseudonym
     assert not Subject.objects.filter(pseudonym="KDH-2024-0042").exists()
+
+
+def test_a_dicom_file_goes_through_the_new_case_form_and_fills_the_age(
+    client, site_a, contributor_a
+):
+    from tests.imagebank.ingest.dicom_samples import jpeg_dicom
+
+    client.force_login(contributor_a)
+    scan = SimpleUploadedFile(
+        "scan.dcm", jpeg_dicom(PatientAge="041Y"), content_type="application/octet-stream"
+    )
+    response = client.post(
+        reverse("portal:cases:new"),
+        {"site": site_a.pk, "local_patient_id": "P-D", "images": [scan], "file_step": ["other"]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    image = Image.objects.get()
+    assert (image.source_format, image.original_filename) == ("dicom", "scan.dcm")
+    assert image.case.age_at_exam == 41
 
 
 def test_without_javascript_one_step_applies_to_every_file(client, site_a, contributor_a):

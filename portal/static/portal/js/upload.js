@@ -6,7 +6,11 @@
   // The usual colposcopy sequence: a sensible first guess that the clinician checks.
   var SEQUENCE = ["before_acetic_acid", "after_acetic_acid", "green_filter", "after_lugol"];
   var PREVIEWABLE = ["image/jpeg", "image/png"];
-  var ACCEPTED = ["image/jpeg", "image/png", "image/tiff"];
+  var ACCEPTED = ["image/jpeg", "image/png", "image/tiff", "application/dicom"];
+  // Browsers give most DICOM files no type at all: their extension is all there is to go by.
+  function isAccepted(file) {
+    return ACCEPTED.indexOf(file.type) !== -1 || /\.dcm$/i.test(file.name);
+  }
 
   var canRewrite = (function () {
     try { return typeof DataTransfer === "function" && !!new DataTransfer().items; }
@@ -61,7 +65,7 @@
       hint.hidden = entries.length === 0;
       entries.forEach(function (entry, index) {
         var item = el("li", { "class": "file-item", "data-file-item": "" });
-        var bad = ACCEPTED.indexOf(entry.file.type) === -1;
+        var bad = !isAccepted(entry.file);
         if (bad) item.classList.add("has-error");
         item.appendChild(el("span", { "class": "file-order", "aria-hidden": "true" }, String(index + 1)));
 
