@@ -80,8 +80,18 @@ class IngestViewSet(
         upload.is_valid(raise_exception=True)
         site = _contributable_site(request.user, upload.validated_data["site"])
         sent = upload.validated_data["file"]
-        if sent.size > settings.MAX_UPLOAD_BYTES:
-            raise ValidationError({"file": [_("The file is larger than the bank accepts.")]})
+        if sent.size > settings.INGEST_MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                {
+                    "file": [
+                        _("%(file)s is larger than the %(limit)s MB the bank accepts.")
+                        % {
+                            "file": os.path.basename(sent.name or "upload"),
+                            "limit": settings.INGEST_MAX_UPLOAD_BYTES // (1024 * 1024),
+                        }
+                    ]
+                }
+            )
         name = os.path.basename(sent.name or "upload")
         with tempfile.TemporaryDirectory(prefix="api-ingest-") as folder:
             path = Path(folder) / name

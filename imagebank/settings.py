@@ -216,6 +216,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 # Decompression-bomb guard for Pillow (pixels per image).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=80_000_000)
+# Imports (see docs/ingest.md): one file sent to the import page or API may be a whole archive,
+# so its limit is larger than an image's; what an archive may unpack to is bounded separately.
+INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+INGEST_ZIP_MAX_MEMBERS = env.int("INGEST_ZIP_MAX_MEMBERS", default=10_000)
+INGEST_ZIP_MAX_TOTAL_BYTES = env.int("INGEST_ZIP_MAX_TOTAL_BYTES", default=4 * 1024**3)
+INGEST_ZIP_MAX_RATIO = env.int("INGEST_ZIP_MAX_RATIO", default=100)
 PREVIEW_MAX_SIDE = 1024
 THUMBNAIL_MAX_SIDE = 256
 

@@ -15,6 +15,7 @@ from imagebank import hooks, image_processing, storage
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus
 from imagebank.services.cases import transition_case
+from imagebank.services.ingest import execute_queued_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +91,9 @@ def run_quality_checks(case_id: int) -> str:
     except IllegalTransition:
         return "skipped"  # another delivery of this message moved the case meanwhile
     return "in_review"
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3540)
+def run_queued_ingest(run_id: int) -> str:
+    """Import a file sent from the import page. Idempotent: only a queued run is taken."""
+    return execute_queued_ingest(run_id)

@@ -20,6 +20,7 @@ class Level(StrEnum):
 
 class Outcome(StrEnum):
     CREATED = "created"  # a new case, with the images listed under it
+    UPDATED = "updated"  # new images added to the case already in the bank (still a draft)
     UNCHANGED = "unchanged"  # everything was already in the bank: nothing created
     REJECTED = "rejected"  # the case's own metadata was invalid: nothing written
 
@@ -32,6 +33,9 @@ class Problem:
     row: int | None = None
     field: str = ""
     case: str = ""
+    # The path or upload it came from, when one import reads several (two IARC banks both have a
+    # "Case 001" and a "Cases - Images.xlsx").
+    source: str = ""
 
 
 @dataclass
@@ -42,6 +46,7 @@ class CaseResult:
     images_added: int = 0
     images_already_in_bank: int = 0
     images_left_out: int = 0
+    source: str = ""
 
 
 @dataclass
@@ -80,6 +85,7 @@ class IngestReport:
     def summary(self) -> dict[str, int]:
         return {
             "cases_created": sum(c.outcome == Outcome.CREATED for c in self.cases),
+            "cases_updated": sum(c.outcome == Outcome.UPDATED for c in self.cases),
             "cases_unchanged": sum(c.outcome == Outcome.UNCHANGED for c in self.cases),
             "cases_rejected": sum(c.outcome == Outcome.REJECTED for c in self.cases),
             "images_added": sum(c.images_added for c in self.cases),

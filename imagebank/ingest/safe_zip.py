@@ -36,12 +36,11 @@ class ZipLimits:
     @classmethod
     def from_settings(cls) -> "ZipLimits":
         return cls(
-            max_members=getattr(settings, "INGEST_ZIP_MAX_MEMBERS", 10_000),
-            max_total_bytes=getattr(settings, "INGEST_ZIP_MAX_TOTAL_BYTES", 4 * 1024**3),
-            max_member_bytes=getattr(
-                settings, "INGEST_ZIP_MAX_MEMBER_BYTES", settings.MAX_UPLOAD_BYTES
-            ),
-            max_ratio=getattr(settings, "INGEST_ZIP_MAX_RATIO", 100),
+            max_members=settings.INGEST_ZIP_MAX_MEMBERS,
+            max_total_bytes=settings.INGEST_ZIP_MAX_TOTAL_BYTES,
+            # A member is one image or spreadsheet: the limit of one uploaded image.
+            max_member_bytes=settings.MAX_UPLOAD_BYTES,
+            max_ratio=settings.INGEST_ZIP_MAX_RATIO,
         )
 
 

@@ -12,7 +12,12 @@ from imagebank.ingest.writer import write_case
 from imagebank.models import Site
 
 # Most specific first: an IARC folder or a case package is also a folder of images.
-READER_MODULES = ("imagebank.ingest.single_image",)
+READER_MODULES = (
+    "imagebank.ingest.iarc",
+    "imagebank.ingest.case_package",
+    "imagebank.ingest.dicom_files",
+    "imagebank.ingest.single_image",
+)
 
 
 def readers() -> list[ModuleType]:
@@ -42,12 +47,22 @@ def ingest_path(path: Path, *, site: Site, actor, report: IngestReport) -> None:
         return
     if path.is_file() and safe_zip.is_zip(path):
         with tempfile.TemporaryDirectory(prefix="ingest-") as folder:
+            # Unpacked under the archive's own name, so readers that name cases after their
+            # folder say "scans", not a temporary folder's name.
+            unpacked = (Path(folder) / (path.stem or "archive")).resolve()
             try:
-                safe_zip.extract(path, Path(folder))
+                extracted = safe_zip.extract(path, unpacked)
             except safe_zip.UnsafeArchive as error:
                 report.error(str(error), file=path.name)
                 return
-            _ingest_readable(_content_root(Path(folder)), path.name, site, actor, report)
+            for member in extracted:
+                if safe_zip.is_zip(member):
+                    # One level only: nesting is how archive bombs multiply.
+                    report.warning(
+                        _("An archive inside an archive is not opened: send it on its own."),
+                        file=f"{path.name}/{member.relative_to(unpacked)}",
+                    )
+            _ingest_readable(_content_root(unpacked), path.name, site, actor, report)
         return
     _ingest_readable(path, path.name, site, actor, report)
 
@@ -56,7 +71,10 @@ def _ingest_readable(path: Path, name: str, site: Site, actor, report: IngestRep
     reader = reader_for(path)
     if reader is None:
         report.error(
-            _("Not a format the bank reads yet (this version reads JPEG, PNG and TIFF files)."),
+            _(
+                "Not a format the bank reads: give an IARC image-bank folder, a case package, "
+                "DICOM, JPEG, PNG or TIFF files, or a ZIP of them."
+            ),
             file=name,
         )
         return
@@ -68,5 +86,8 @@ def _ingest_readable(path: Path, name: str, site: Site, actor, report: IngestRep
 def ingest_paths(paths: list[Path], *, site: Site, actor) -> IngestReport:
     report = IngestReport(source=", ".join(str(p) for p in paths))
     for path in paths:
+        first_problem, first_case = len(report.problems), len(report.cases)
         ingest_path(Path(path), site=site, actor=actor, report=report)
+        for entry in [*report.problems[first_problem:], *report.cases[first_case:]]:
+            entry.source = Path(path).name
     return report

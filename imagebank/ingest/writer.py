@@ -6,16 +6,20 @@ the SHA-256 of the file as received: one already in the site is not stored again
 import creates nothing new and says so.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from imagebank import storage
 from imagebank.image_processing import InvalidImage
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.ingest.report import CaseResult, IngestReport, Outcome
-from imagebank.models import Image, Site
+from imagebank.models import Case, Image, Site
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 
@@ -77,35 +81,36 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
     result = CaseResult(reference=item.reference, outcome=Outcome.REJECTED)
     report.cases.append(result)
     if not item.metadata_valid:
-        report.error(_("The case's metadata is invalid: case not imported."), case=item.reference)
+        report.error(_("Case not imported: see the errors above."), case=item.reference)
         return result
     try:
         metadata = case_services.clean_clinical_fields(item.metadata)
     except ValidationError as error:
-        for field, messages in _messages(error).items():
-            for message in messages:
-                report.error(message, field=field, case=item.reference)
-        report.error(_("The case's metadata is invalid: case not imported."), case=item.reference)
+        _report_rejection(error, item, report)
         return result
 
     # Read and check every image before anything is written.
     ready: list[tuple[ImageItem, PreparedImage]] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # SHA-256 of the file as received -> its name
+    stored_as: dict[str, str] = {}  # SHA-256 of the de-identified object -> its name
     for image in sorted(item.images, key=lambda i: (i.display_order is None, i.display_order or 0)):
         prepared = _prepare(image, item, report)
         if prepared is None:
             result.images_left_out += 1
             continue
-        if prepared.received_sha256 in seen:
+        # Two files can differ only in what de-identification removes (a DICOM's private tags):
+        # the stored objects would then be one and the same, so that counts as a repeat too.
+        stored_sha256 = hashlib.sha256(prepared.data).hexdigest()
+        twin = seen.get(prepared.received_sha256) or stored_as.get(stored_sha256)
+        if twin:
             report.warning(
-                _("Same content as %(other)s: kept once.")
-                % {"other": seen[prepared.received_sha256]},
+                _("Same content as %(other)s: kept once.") % {"other": twin},
                 file=image.filename,
                 row=image.row,
                 case=item.reference,
             )
             continue
-        seen[prepared.received_sha256] = image.filename
+        seen[prepared.received_sha256] = stored_as[stored_sha256] = image.filename
         ready.append((image, prepared))
 
     in_bank = dict(
@@ -129,39 +134,113 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
     if not new:
         if in_bank:
             result.outcome = Outcome.UNCHANGED
-            result.case_id = next(iter(in_bank.values()))
+            result.case_id = min(in_bank.values())
         else:
             report.error(_("No valid image: case not imported."), case=item.reference)
         return result
 
-    metadata = _with_file_attributes(metadata, [prepared for _image, prepared in new], item, report)
-
-    with transaction.atomic():
-        case = case_services.create_case(
-            site=site, actor=actor, local_patient_id=item.local_patient_id, **metadata
+    existing = _case_already_in_bank(in_bank, item, report)
+    if existing is not None and not existing.is_editable:
+        # Its images are under review or decided: adding to it now would change what a reviewer
+        # saw. The contributor gets the case back (returned) to add them.
+        result.outcome = Outcome.UNCHANGED
+        result.case_id = existing.pk
+        result.images_left_out += len(new)
+        report.error(
+            _(
+                "This case is already in the bank as case %(case)s, which is %(state)s: its "
+                "%(count)s new images were not added. They can be added while the case is a draft "
+                "or returned."
+            )
+            % {"case": existing.pk, "state": existing.get_state_display(), "count": len(new)},
+            case=item.reference,
         )
-        for position, (image, prepared) in enumerate(new, start=1):
-            try:
-                with transaction.atomic():
-                    image_services.store_prepared(
-                        case=case,
-                        actor=actor,
-                        prepared=prepared,
-                        filename=image.filename,
-                        step=image.step,
-                        display_order=position,
-                        step_original_wording=image.step_original_wording,
-                        capture_device=image.capture_device,
-                    )
-            except ValidationError as error:
-                result.images_left_out += 1
-                for messages in _messages(error).values():
-                    for message in messages:
-                        report.error(
-                            message, file=image.filename, row=image.row, case=item.reference
-                        )
-                continue
-            result.images_added += 1
-    result.outcome = Outcome.CREATED
+        return result
+
+    try:
+        with transaction.atomic():
+            if existing is None:
+                metadata = _with_file_attributes(metadata, [p for _i, p in new], item, report)
+                case = case_services.create_case(
+                    site=site, actor=actor, local_patient_id=item.local_patient_id, **metadata
+                )
+            else:
+                case = existing
+            _store_images(case, actor, new, item, report, result)
+    except ValidationError as error:
+        # The case's own checks (e.g. a Swede total that is not the sum of its parts) refused it.
+        _forget_unreferenced(prepared for _image, prepared in new)
+        result.images_added = 0
+        _report_rejection(error, item, report)
+        return result
+    except Exception:
+        _forget_unreferenced(prepared for _image, prepared in new)
+        raise
+    result.outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
     result.case_id = case.pk
     return result
+
+
+def _report_rejection(error: ValidationError, item: CaseItem, report: IngestReport) -> None:
+    for field, messages in _messages(error).items():
+        for message in messages:
+            report.error(message, field=field, case=item.reference)
+    report.error(_("The case's metadata is invalid: case not imported."), case=item.reference)
+
+
+def _case_already_in_bank(in_bank: dict[str, int], item: CaseItem, report: IngestReport):
+    """The case that holds this case's images already sent, when some are (a re-run after the
+    source gained images): new images join it instead of starting a second case."""
+    if not in_bank:
+        return None
+    case_ids = sorted(set(in_bank.values()))
+    if len(case_ids) > 1:
+        report.warning(
+            _("Images of this case are in several cases of the bank (%(cases)s): using %(case)s.")
+            % {"cases": ", ".join(map(str, case_ids)), "case": case_ids[0]},
+            case=item.reference,
+        )
+    report.info(
+        _(
+            "Part of this case is already in the bank as case %(case)s: new images join it; its "
+            "metadata is not changed (edit it on the case page)."
+        )
+        % {"case": case_ids[0]},
+        case=item.reference,
+    )
+    return Case.objects.get(pk=case_ids[0])
+
+
+def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result) -> None:
+    for image, prepared in new:
+        try:
+            with transaction.atomic():
+                image_services.store_prepared(
+                    case=case,
+                    actor=actor,
+                    prepared=prepared,
+                    filename=image.filename,
+                    step=image.step,
+                    # Appended after what the case holds, in the source's order.
+                    display_order=None,
+                    step_original_wording=image.step_original_wording,
+                    capture_device=image.capture_device,
+                )
+        except ValidationError as error:
+            result.images_left_out += 1
+            for messages in _messages(error).values():
+                for message in messages:
+                    report.error(message, file=image.filename, row=image.row, case=item.reference)
+            continue
+        result.images_added += 1
+
+
+def _forget_unreferenced(prepared_images) -> None:
+    """After a rolled-back case, delete the files it stored that no image row refers to, so a
+    failed import leaves storage as it was."""
+    for prepared in prepared_images:
+        key = storage.content_key(
+            hashlib.sha256(prepared.data).hexdigest(), prepared.extension, prefix="images"
+        )
+        if not Image.objects.filter(file=key).exists():
+            default_storage.delete(key)

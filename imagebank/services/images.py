@@ -1,3 +1,4 @@
+import contextlib
 import os
 from typing import IO
 
@@ -12,7 +13,7 @@ from imagebank import vocabularies as vocab
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image
 from imagebank.permissions import can_edit_case, require
-from imagebank.services.cases import record_image_event
+from imagebank.services.cases import CLINICAL_FIELDS, record_image_event, update_case
 
 
 def _size_of(fileobj: IO[bytes]) -> int:
@@ -64,7 +65,7 @@ def add_image(
         prepared = prepare_upload(fileobj.read(), name)  # bounded by the size check above
     except image_processing.InvalidImage as error:
         raise ValidationError({"file": str(error)}) from error
-    return store_prepared(
+    image = store_prepared(
         case=case,
         actor=actor,
         prepared=prepared,
@@ -74,6 +75,29 @@ def add_image(
         step_original_wording=step_original_wording,
         capture_device=capture_device,
     )
+    _fill_case_from_file(case, actor, prepared, name)
+    return image
+
+
+def _fill_case_from_file(case: Case, actor, prepared: PreparedImage, filename: str) -> None:
+    """A DICOM file carries the patient's age and the year of the study: fill in what the case
+    leaves empty (never overwrite what the contributor wrote)."""
+    case.refresh_from_db()
+    values = {
+        field: value
+        for field, value in prepared.attributes.items()
+        if field in CLINICAL_FIELDS and getattr(case, field) in (None, "")
+    }
+    if not values:
+        return
+    # A value the file carries that the case cannot take (an odd age) is simply left out.
+    with contextlib.suppress(ValidationError):
+        update_case(
+            case=case,
+            actor=actor,
+            values=values,
+            reason=_("Read from %(file)s.") % {"file": filename},
+        )
 
 
 def store_prepared(

@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 filter(
                     None,
                     [
+                        problem.get("source", ""),
                         problem["case"],
                         problem["file"],
                         f"row {problem['row']}" if problem["row"] else "",
@@ -63,7 +64,8 @@ class Command(BaseCommand):
         summary = report["summary"]
         self.stdout.write(
             self.style.SUCCESS(
-                "Cases: {cases_created} created, {cases_unchanged} already in the bank, "
+                "Cases: {cases_created} created, {cases_updated} given new images, "
+                "{cases_unchanged} already in the bank, "
                 "{cases_rejected} not imported. Images: {images_added} added, "
                 "{images_already_in_bank} already in the bank, {images_left_out} left out. "
                 "{errors} errors, {warnings} warnings.".format(**summary)

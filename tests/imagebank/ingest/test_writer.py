@@ -166,3 +166,103 @@ def test_the_importer_contributes_only_where_it_imported(site):
     from imagebank.permissions import can_contribute_to
 
     assert can_contribute_to(importer, site) and not can_contribute_to(importer, other)
+
+
+def test_new_images_of_a_case_already_in_the_bank_join_that_case(site, actor):
+    first = write_case(
+        site=site,
+        actor=actor,
+        item=CaseItem("Case 3", "P-3", images=[image("a.jpg", jpeg(1), order=1)]),
+        report=IngestReport(),
+    )
+    report = IngestReport()
+    again = write_case(
+        site=site,
+        actor=actor,
+        item=CaseItem(
+            "Case 3",
+            "P-3",
+            images=[image("a.jpg", jpeg(1), order=1), image("b.jpg", jpeg(2), order=2)],
+        ),
+        report=report,
+    )
+    assert again.outcome == Outcome.UPDATED and again.case_id == first.case_id
+    assert (again.images_added, again.images_already_in_bank) == (1, 1)
+    assert Case.objects.count() == 1
+    assert list(Case.objects.get().images.values_list("original_filename", "display_order")) == [
+        ("a.jpg", 1),
+        ("b.jpg", 2),
+    ]
+    assert report.summary()["cases_updated"] == 1
+
+
+def test_a_case_under_review_gets_no_new_images_and_the_report_says_why(site, actor):
+    from imagebank.lifecycle import CaseState
+    from imagebank.services.cases import transition_case
+
+    first = write_case(
+        site=site,
+        actor=actor,
+        item=CaseItem("Case 4", "P-4", images=[image("a.jpg", jpeg(1))]),
+        report=IngestReport(),
+    )
+    transition_case(case=Case.objects.get(pk=first.case_id), to_state=CaseState.SUBMITTED)
+    before = counts()
+    report = IngestReport()
+    again = write_case(
+        site=site,
+        actor=actor,
+        item=CaseItem("Case 4", "P-4", images=[image("a.jpg", jpeg(1)), image("b.jpg", jpeg(2))]),
+        report=report,
+    )
+    assert again.outcome == Outcome.UNCHANGED and again.images_left_out == 1
+    assert counts() == before
+    [error] = report.errors
+    assert str(first.case_id) in error.message and error.case == "Case 4"
+
+
+def test_a_case_that_fails_midway_leaves_database_and_storage_as_they_were(
+    site, actor, local_storage, monkeypatch
+):
+    from imagebank.services import images as image_services
+
+    real = image_services.store_prepared
+    calls = []
+
+    def failing_on_second(**kwargs):
+        calls.append(kwargs["filename"])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(image_services, "store_prepared", failing_on_second)
+    before = counts()
+    item = CaseItem("Case 5", "P-5", images=[image("a.jpg", jpeg(1)), image("b.jpg", jpeg(2))])
+    with pytest.raises(RuntimeError):
+        write_case(site=site, actor=actor, item=item, report=IngestReport())
+    assert counts() == before
+    assert [p for p in local_storage.rglob("*") if p.is_file()] == []
+
+
+def test_a_case_its_own_checks_refuse_is_reported_not_raised(site, actor, local_storage):
+    before = counts()
+    report = IngestReport()
+    # Each component is valid alone; together they add up to 0, not the 7 given.
+    item = CaseItem(
+        "Case 6",
+        "P-6",
+        metadata={
+            "swede_aceto_uptake": "nil_or_transparent",
+            "swede_margins": "nil_or_diffuse",
+            "swede_vessels": "fine_regular",
+            "swede_lesion_size": "lt_5mm",
+            "swede_iodine_uptake": "brown",
+            "swede_total": 7,
+        },
+        images=[image("a.jpg", jpeg(1))],
+    )
+    result = write_case(site=site, actor=actor, item=item, report=report)
+    assert result.outcome == Outcome.REJECTED and result.images_added == 0
+    assert counts() == before
+    assert any(p.field == "swede_total" for p in report.errors)
+    assert [p for p in local_storage.rglob("*") if p.is_file()] == []
