@@ -44,6 +44,18 @@ FIELDSETS: list[tuple[str, str, list[str]]] = [
         [*vocab.SWEDE_COMPONENTS, "swede_total", "swede_not_assessable"],
     ),
     (
+        "via",
+        _("VIA: the acetowhite area"),
+        [
+            "acetowhite_area",
+            "acetowhite_colour",
+            "acetowhite_margin",
+            "acetowhite_surface",
+            "acetowhite_location",
+            "acetowhite_size",
+        ],
+    ),
+    (
         "outcome",
         _("Result and management"),
         [
@@ -58,7 +70,7 @@ FIELDSETS: list[tuple[str, str, list[str]]] = [
 ]
 FORM_CLINICAL_FIELDS = [name for _key, _legend, names in FIELDSETS for name in names]
 
-ACCEPTED_IMAGE_TYPES = "image/jpeg,image/png,image/tiff"
+ACCEPTED_IMAGE_TYPES = "image/jpeg,image/png,image/tiff,.dcm,application/dicom"
 CLOCK_HOURS = [(hour, str(hour)) for hour in range(1, 13)]
 
 
@@ -172,8 +184,8 @@ class ImageUploadForm(forms.Form):
         label=_("Image files"),
         required=False,
         help_text=_(
-            "JPEG, PNG or TIFF. Choose the images in the order they were taken; you can set the "
-            "step of each one below."
+            "JPEG, PNG, TIFF or DICOM. Choose the images in the order they were taken; you can "
+            "set the step of each one below."
         ),
     )
     default_step = forms.ChoiceField(
@@ -223,3 +235,38 @@ class CaseFilterForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+
+
+# What the import page's file chooser offers; the importer recognises the format from the content.
+ACCEPTED_IMPORT_TYPES = (
+    ".zip,application/zip,.dcm,application/dicom,.jpg,.jpeg,image/jpeg,.png,image/png,"
+    ".tif,.tiff,image/tiff"
+)
+
+
+class ImportForm(forms.Form):
+    """One file to import into one of the sites the user contributes to."""
+
+    required_css_class = "required"
+
+    site = forms.ModelChoiceField(
+        label=_("Site"), queryset=Site.objects.none(), empty_label=_("Choose a site")
+    )
+    file = forms.FileField(
+        label=_("File"),
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_IMPORT_TYPES}),
+        help_text=_(
+            "A case package or an IARC image-bank folder as a ZIP, a DICOM file (.dcm), or one "
+            "JPEG, PNG or TIFF image."
+        ),
+    )
+
+    def __init__(self, *args: Any, sites, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        only = list(sites[:2])
+        if len(only) == 1:
+            # One site: nothing to choose, so it is chosen already.
+            self.fields["site"].empty_label = None
+            self.fields["site"].initial = only[0].pk

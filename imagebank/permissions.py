@@ -26,6 +26,17 @@ def can_contribute_to(user, site: Site) -> bool:
     return sites_with_permission(user, "imagebank.contribute_to_site").filter(pk=site.pk).exists()
 
 
+def can_use_imports(user) -> bool:
+    """Contributors (to any site) send imports and read theirs; curators read every import."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.is_superuser
+        or has_role(user, Role.CURATOR)
+        or sites_with_permission(user, "imagebank.contribute_to_site").exists()
+    )
+
+
 def can_view_case(user, case: Case) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
