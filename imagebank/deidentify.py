@@ -44,9 +44,11 @@ SOI, EOI, SOS, TEM, COM = 0xD8, 0xD9, 0xDA, 0x01, 0xFE
 APP0, APP1, APP2, APP14, APP15 = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF
 RST = range(0xD0, 0xD8)
 
-# The end of an entropy-coded scan: 0xFF (after any fill bytes) followed by a byte that is not a
-# stuffed zero or a restart marker, both of which belong to the scan itself.
-_SCAN_END = re.compile(rb"\xff+[\x01-\xcf\xd8-\xfe]")
+# The end of an entropy-coded scan: 0xFF followed by a byte that is not a stuffed zero, a restart
+# marker (both belong to the scan itself) or another 0xFF (a fill byte). No repetition in the
+# pattern, so the search runs at memchr speed (a `\xff+` prefix made it 15 times slower); fill
+# bytes before the marker are stepped back over after the match.
+_SCAN_END = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
 
 
 def _keep_app_segment(marker: int, payload: bytes) -> bool:
@@ -116,8 +118,11 @@ def _strip_jpeg(data: bytes) -> bytes:
             found = _SCAN_END.search(data, pos)
             if found is None:
                 raise MetadataStripError("JPEG scan data is truncated (no EOI marker)")
-            kept.append(data[pos : found.start()])
-            pos = found.start()
+            scan_end = found.start()
+            while scan_end > pos and data[scan_end - 1] == 0xFF:
+                scan_end -= 1
+            kept.append(data[pos:scan_end])
+            pos = scan_end
     if orientation is not None and orientation != 1:
         kept.insert(exif_at, _orientation_segment(orientation))
     return b"".join(kept)
