@@ -7,6 +7,7 @@ cannot drift from what the database and the API accept.
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,16 @@ FIELDSETS: list[tuple[str, str, list[str]]] = [
     ),
 ]
 FORM_CLINICAL_FIELDS = [name for _key, _legend, names in FIELDSETS for name in names]
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form fields it names, the rest on the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for name, errors in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
 
 ACCEPTED_IMAGE_TYPES = "image/jpeg,image/png,image/tiff,.dcm,application/dicom"
 CLOCK_HOURS = [(hour, str(hour)) for hour in range(1, 13)]

@@ -27,6 +27,7 @@ from imagebank.forms import (
     CaseMetadataForm,
     ImageUploadForm,
     NewCaseForm,
+    apply_service_errors,
 )
 from imagebank.ingest.prepared import check_upload
 from imagebank.lifecycle import CaseState
@@ -92,15 +93,6 @@ def _add_uploads(case: Case, actor, uploads: list[tuple[Any, str]]) -> None:
         except ValidationError as error:
             report.errors.extend(error.messages)
             raise RejectedUpload(reports) from error
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form fields it names, the rest on the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for name, errors in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 # --- reading a case -----------------------------------------------------------------------------
@@ -251,7 +243,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     )
                     _add_uploads(case, request.user, upload_form.uploads())
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             except RejectedUpload as rejected:
                 file_reports = rejected.reports
                 upload_form.add_error(
@@ -343,7 +335,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     reason=request.POST.get("reason", "").strip()[:500],
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("The changes were saved."))
                 return redirect("portal:cases:detail", pk=case.pk)

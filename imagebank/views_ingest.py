@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from imagebank import selectors
-from imagebank.forms import ImportForm
+from imagebank.forms import ImportForm, apply_service_errors
 from imagebank.ingest.package_template import template_zip_bytes
 from imagebank.models import IngestRun
 from imagebank.permissions import can_use_imports, require
@@ -129,15 +129,6 @@ def _problem_rows(problems: list[dict], chosen: str) -> list[dict[str, Any]]:
     ]
 
 
-def _apply_errors(form: ImportForm, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form field it names, the rest on the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for name, errors in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 # --- views --------------------------------------------------------------------------------------
 
 
@@ -165,7 +156,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                         filename=upload.name,
                     )
                 except ValidationError as error:
-                    _apply_errors(form, error)
+                    apply_service_errors(form, error)
                 else:
                     messages.success(
                         request,
