@@ -87,15 +87,22 @@ TEMPLATES = [
     },
 ]
 
-if not env.str("DATABASE_URL", default=""):
+# An empty DATABASE_URL (as compose files and CI scripts leave it) means the embedded default.
+_database_url = env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'imagebank.sqlite3'}"
+if _database_url.startswith("sqlite:"):
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'imagebank.sqlite3'}")
-}
+DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process read while the worker writes, as in the demo.
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    # WAL lets the web process read while the worker writes, as in the demo. IMMEDIATE makes
+    # every transaction take the write lock when it begins, so a writer waits (up to `timeout`
+    # seconds) instead of failing at once with "database is locked" when a read transaction
+    # would have to be upgraded while the other process writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -8,7 +8,7 @@ import hashlib
 import logging
 
 from celery import shared_task
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils.translation import gettext as _
 
 from imagebank import hooks, image_processing, storage
@@ -38,7 +38,15 @@ def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str]:
         return None, str(error)[:500]
 
 
-@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+# A database that is briefly busy or unreachable is worth another try; anything else is recorded.
+@shared_task(
+    acks_late=True,
+    time_limit=300,
+    soft_time_limit=240,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=6,
+)
 def process_image(image_id: int) -> str:
     """Derive an image's previews and dimensions, and confirm its hash. Safe to run twice."""
     image = Image.objects.filter(pk=image_id).only("processing_status", "file", "sha256").first()

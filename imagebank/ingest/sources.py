@@ -20,6 +20,10 @@ READER_MODULES = (
 )
 
 
+# Office documents are ZIP files inside: an IARC workbook is not a nested archive.
+ZIP_BASED_DOCUMENTS = frozenset({".xlsx", ".xlsm", ".ods", ".docx", ".odt"})
+
+
 def readers() -> list[ModuleType]:
     return [importlib.import_module(name) for name in READER_MODULES]
 
@@ -56,7 +60,7 @@ def ingest_path(path: Path, *, site: Site, actor, report: IngestReport) -> None:
                 report.error(str(error), file=path.name)
                 return
             for member in extracted:
-                if safe_zip.is_zip(member):
+                if member.suffix.lower() not in ZIP_BASED_DOCUMENTS and safe_zip.is_zip(member):
                     # One level only: nesting is how archive bombs multiply.
                     report.warning(
                         _("An archive inside an archive is not opened: send it on its own."),

@@ -103,3 +103,51 @@ def test_production_settings_are_strict(tmp_path):
 def test_models_and_migrations_agree(tmp_path):
     result = manage(tmp_path, "makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_embedded_database_lets_a_second_process_write_while_one_holds_a_transaction(tmp_path):
+    """The demo's web server and worker share one SQLite file. A worker transaction that reads,
+    then writes while the web process is mid-import must wait its turn, not fail with "database
+    is locked" (which left images pending for ever)."""
+    script = """
+import sys, time
+import django
+django.setup()
+from django.db import transaction
+from imagebank.models import Site
+if sys.argv[1] == "hold":
+    with transaction.atomic():
+        Site.objects.filter(pk=-1).update(name="x")  # takes the write lock
+        print("holding", flush=True)
+        time.sleep(2)
+else:
+    with transaction.atomic():
+        list(Site.objects.all()[:1])  # a read first, as a task that checks state does
+        Site.objects.filter(pk=-1).update(name="y")
+    print("wrote", flush=True)
+"""
+    env = {key: value for key, value in os.environ.items() if key not in _CLEARED}
+    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    env.update(DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="imagebank.settings")
+    env["DATABASE_URL"] = ""  # empty means the embedded SQLite default
+    assert manage(tmp_path, "migrate", "--noinput", DATABASE_URL="").returncode == 0
+    holder = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, "-c", script, "hold"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    writer = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", script, "write"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    holder.wait(timeout=60)
+    assert writer.returncode == 0, writer.stderr[-2000:]
+    assert writer.stdout.strip() == "wrote"

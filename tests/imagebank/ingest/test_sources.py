@@ -33,3 +33,31 @@ def test_a_path_that_is_no_known_format_is_reported(tmp_path):
         ("absent", "error"),
     ]
     assert "Not a format the bank reads" in report.problems[0].message
+
+
+def test_a_workbook_in_an_archive_is_not_taken_for_a_nested_archive(tmp_path):
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = io.BytesIO()
+    Workbook().save(book)
+    archive = tmp_path / "sent.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("folder/notes.xlsx", book.getvalue())
+        handle.writestr("folder/inner.zip", _empty_zip())
+    site = make_site()
+    report = ingest_paths([archive], site=site, actor=make_contributor(site))
+    nested = [p.file for p in report.problems if "archive inside an archive" in p.message]
+    assert nested == ["sent.zip/folder/inner.zip"]
+
+
+def _empty_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as handle:
+        handle.writestr("a.txt", "a")
+    return buffer.getvalue()
