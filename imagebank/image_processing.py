@@ -66,8 +66,7 @@ def _open(fileobj: IO[bytes], filename: str) -> PILImage.Image:
     return image
 
 
-def inspect(fileobj: IO[bytes], filename: str) -> ImageInfo:
-    """Check that the bytes are a complete JPEG, PNG or TIFF within the pixel limit."""
+def _open_supported(fileobj: IO[bytes], filename: str) -> tuple[PILImage.Image, ImageInfo]:
     image = _open(fileobj, filename)
     if image.format not in SUPPORTED_FORMATS:
         raise InvalidImage(
@@ -75,14 +74,18 @@ def inspect(fileobj: IO[bytes], filename: str) -> ImageInfo:
             % {"file": filename, "format": image.format}
         )
     source_format, content_type, extension = SUPPORTED_FORMATS[image.format]
-    width, height = image.size
-    if image.format == "JPEG":
-        # Decode at 1/8 scale: libjpeg still reads and entropy-decodes every byte of the
-        # compressed data, so truncation and corruption fail just the same, while the costly
-        # full-size inverse DCT and colour conversion are skipped (bench/ingest.py).
-        image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+    return image, ImageInfo(source_format, content_type, extension, *image.size)
+
+
+def _load_all(image: PILImage.Image, fileobj: IO[bytes], filename: str) -> None:
+    """Decode every byte: truncated or corrupt data fails here, not later.
+
+    JPEGs may have been put in draft mode to decode at a reduced scale: libjpeg still reads and
+    entropy-decodes all the compressed data, so damage fails just the same, while the costly
+    full-size inverse DCT and colour conversion are skipped (bench/ingest.py).
+    """
     try:
-        image.load()  # decodes every byte: truncated or corrupt data fails here, not later
+        image.load()
     except Exception as error:  # noqa: BLE001 (see _open)
         raise InvalidImage(
             _("%(file)s is damaged or truncated (%(detail)s).")
@@ -90,7 +93,25 @@ def inspect(fileobj: IO[bytes], filename: str) -> ImageInfo:
         ) from error
     finally:
         fileobj.seek(0)
-    return ImageInfo(source_format, content_type, extension, width, height)
+
+
+def inspect(fileobj: IO[bytes], filename: str) -> ImageInfo:
+    """Check that the bytes are a complete JPEG, PNG or TIFF within the pixel limit."""
+    image, info = _open_supported(fileobj, filename)
+    if image.format == "JPEG":
+        image.draft(image.mode, (max(1, info.width // 8), max(1, info.height // 8)))
+    _load_all(image, fileobj, filename)
+    return info
+
+
+def inspect_and_derive(fileobj: IO[bytes], filename: str) -> tuple[ImageInfo, Derivatives]:
+    """inspect() and derive() from one decode: for bulk imports, where decoding every image
+    twice (once to check it, once for its preview) would be most of the cost."""
+    image, info = _open_supported(fileobj, filename)
+    orientation = image.getexif().get(0x0112, 1)
+    _draft_for_preview(image)
+    _load_all(image, fileobj, filename)
+    return info, _derivatives(image, info.width, info.height, orientation)
 
 
 # What shows an EXIF-oriented picture the right way up (the table ImageOps.exif_transpose uses).
@@ -112,9 +133,33 @@ def _jpeg(image: PILImage.Image) -> bytes:
 
 
 def _fitted(image: PILImage.Image, max_side: int) -> PILImage.Image:
+    if max(image.size) <= max_side:
+        return image  # nothing to do (a JPEG decoded in draft mode often arrives at size)
     copy = image.copy()
     copy.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
     return copy
+
+
+def _draft_for_preview(image: PILImage.Image) -> None:
+    """Decode at reduced scale where the codec can (JPEG): previews never need full resolution.
+    draft() keeps at least the size asked for, so ask for the preview's own size."""
+    scale = settings.PREVIEW_MAX_SIDE / max(image.size)
+    if scale < 1:
+        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+
+
+def _derivatives(image: PILImage.Image, width: int, height: int, orientation: int) -> Derivatives:
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width  # EXIF turns the picture a quarter: report what is shown
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if orientation in EXIF_TRANSPOSE:
+        image = image.transpose(EXIF_TRANSPOSE[orientation])
+    preview_image = _fitted(image, settings.PREVIEW_MAX_SIDE)
+    preview = _jpeg(preview_image)
+    # The thumbnail comes from the preview: the same picture, a quarter of the work.
+    thumbnail = _jpeg(_fitted(preview_image, settings.THUMBNAIL_MAX_SIDE))
+    return Derivatives(width, height, preview, thumbnail)
 
 
 def derive(data: bytes, filename: str = "image") -> Derivatives:
@@ -125,20 +170,7 @@ def derive(data: bytes, filename: str = "image") -> Derivatives:
         image = dicom.display_image(data, filename)
     else:
         image = _open(io.BytesIO(data), filename)
-    width, height = image.size
     orientation = image.getexif().get(0x0112, 1)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width  # EXIF turns the picture a quarter: report what is shown
-    # Decode at reduced scale where the codec can (JPEG): previews never need full resolution.
-    # draft() keeps at least the size asked for, so ask for the preview's own size.
-    scale = settings.PREVIEW_MAX_SIDE / max(image.size)
-    if scale < 1:
-        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-    image = image.convert("RGB")
-    if orientation in EXIF_TRANSPOSE:
-        image = image.transpose(EXIF_TRANSPOSE[orientation])
-    preview_image = _fitted(image, settings.PREVIEW_MAX_SIDE)
-    preview = _jpeg(preview_image)
-    # The thumbnail comes from the preview: the same picture, a quarter of the work.
-    thumbnail = _jpeg(_fitted(preview_image, settings.THUMBNAIL_MAX_SIDE))
-    return Derivatives(width, height, preview, thumbnail)
+    width, height = image.size
+    _draft_for_preview(image)
+    return _derivatives(image, width, height, orientation)

@@ -31,6 +31,8 @@ class PreparedImage:
     burned_in_annotation: bool = False
     # Clinical attributes the file itself carries (DICOM: age, device), to fill a case.
     attributes: dict = field(default_factory=dict)
+    # Preview and thumbnail, when made with the check (prepare_upload's `with_previews`).
+    derivatives: image_processing.Derivatives | None = None
 
 
 def is_dicom(data: bytes) -> bool:
@@ -53,14 +55,23 @@ def check_upload(fileobj: IO[bytes], filename: str) -> None:
     image_processing.inspect(fileobj, filename)
 
 
-def prepare_upload(data: bytes, filename: str) -> PreparedImage:
-    """Check and de-identify one file; raise InvalidImage naming the file and what is wrong."""
+def prepare_upload(data: bytes, filename: str, *, with_previews: bool = False) -> PreparedImage:
+    """Check and de-identify one file; raise InvalidImage naming the file and what is wrong.
+
+    `with_previews` makes the preview and thumbnail from the same decode that checks the file
+    (bulk imports, which run in a worker or on the command line); otherwise the process_image
+    task makes them after the upload has answered.
+    """
     received_sha256 = hashlib.sha256(data).hexdigest()
     if is_dicom(data):
         from imagebank.ingest import dicom  # pydicom is imported only when DICOM arrives
 
         return dicom.prepare(data, filename, received_sha256)
-    info = image_processing.inspect(io.BytesIO(data), filename)
+    derivatives = None
+    if with_previews:
+        info, derivatives = image_processing.inspect_and_derive(io.BytesIO(data), filename)
+    else:
+        info = image_processing.inspect(io.BytesIO(data), filename)
     try:
         cleaned = deidentify.strip_metadata(data, info.source_format)
     except deidentify.MetadataStripError as error:
@@ -78,4 +89,5 @@ def prepare_upload(data: bytes, filename: str) -> PreparedImage:
         extension=info.extension,
         width=info.width,
         height=info.height,
+        derivatives=derivatives,
     )

@@ -48,7 +48,8 @@ def _prepare(image: ImageItem, item: CaseItem, report: IngestReport) -> Prepared
         )
         return None
     try:
-        return prepare_upload(data, image.filename)
+        # Bulk imports make previews from the decode that checks the file: one decode, not two.
+        return prepare_upload(data, image.filename, with_previews=True)
     except InvalidImage as error:
         report.error(str(error), **where)
         return None
@@ -100,7 +101,7 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
             continue
         # Two files can differ only in what de-identification removes (a DICOM's private tags):
         # the stored objects would then be one and the same, so that counts as a repeat too.
-        stored_sha256 = hashlib.sha256(prepared.data).hexdigest()
+        stored_sha256 = _sha256(prepared.data)
         twin = seen.get(prepared.received_sha256) or stored_as.get(stored_sha256)
         if twin:
             report.warning(
@@ -239,8 +240,18 @@ def _forget_unreferenced(prepared_images) -> None:
     """After a rolled-back case, delete the files it stored that no image row refers to, so a
     failed import leaves storage as it was."""
     for prepared in prepared_images:
-        key = storage.content_key(
-            hashlib.sha256(prepared.data).hexdigest(), prepared.extension, prefix="images"
-        )
-        if not Image.objects.filter(file=key).exists():
-            default_storage.delete(key)
+        keys = {"file": storage.content_key(_sha256(prepared.data), prepared.extension, "images")}
+        if prepared.derivatives is not None:
+            keys["preview"] = storage.content_key(
+                _sha256(prepared.derivatives.preview_jpeg), "jpg", "previews"
+            )
+            keys["thumbnail"] = storage.content_key(
+                _sha256(prepared.derivatives.thumbnail_jpeg), "jpg", "thumbnails"
+            )
+        for field, key in keys.items():
+            if not Image.objects.filter(**{field: key}).exists():
+                default_storage.delete(key)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from imagebank import image_processing, storage
 from imagebank import vocabularies as vocab
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
-from imagebank.models import Case, CaseEvent, Image
+from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, require
 from imagebank.services.cases import CLINICAL_FIELDS, record_image_event, update_case
 
@@ -119,6 +119,7 @@ def store_prepared(
     name = os.path.basename(filename or "upload")[:255]
     _check_placement(step, display_order)
     stored = storage.store_bytes(prepared.data, prepared.extension, prefix="images")
+    derived = _store_derivatives(prepared.derivatives)
 
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -147,10 +148,10 @@ def store_prepared(
             byte_size=stored.byte_size,
             sha256=stored.sha256,
             original_sha256=prepared.received_sha256,
-            width=prepared.width,
-            height=prepared.height,
             burned_in_annotation=prepared.burned_in_annotation,
             uploaded_by=actor,
+            # Previews made with the check bring the dimensions as shown (EXIF orientation).
+            **{"width": prepared.width, "height": prepared.height, **derived},
         )
         record_image_event(
             case,
@@ -158,10 +159,26 @@ def store_prepared(
             CaseEvent.Kind.IMAGE_ADDED,
             {"image": image.pk, "step": step, "order": order, "sha256": stored.sha256},
         )
-        from imagebank.tasks import process_image
+        if not derived:
+            from imagebank.tasks import process_image
 
-        transaction.on_commit(lambda: process_image.delay(image.pk))
+            transaction.on_commit(lambda: process_image.delay(image.pk))
     return image
+
+
+def _store_derivatives(derivatives: image_processing.Derivatives | None) -> dict:
+    """The Image fields for previews made along with the check; none to leave them to the task."""
+    if derivatives is None:
+        return {}
+    preview = storage.store_bytes(derivatives.preview_jpeg, "jpg", prefix="previews")
+    thumbnail = storage.store_bytes(derivatives.thumbnail_jpeg, "jpg", prefix="thumbnails")
+    return {
+        "width": derivatives.width,
+        "height": derivatives.height,
+        "preview": preview.key,
+        "thumbnail": thumbnail.key,
+        "processing_status": ProcessingStatus.DONE,
+    }
 
 
 @transaction.atomic

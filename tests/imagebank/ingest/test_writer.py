@@ -266,3 +266,21 @@ def test_a_case_its_own_checks_refuse_is_reported_not_raised(site, actor, local_
     assert counts() == before
     assert any(p.field == "swede_total" for p in report.errors)
     assert [p for p in local_storage.rglob("*") if p.is_file()] == []
+
+
+def test_imported_images_come_with_their_previews_and_need_no_worker(site, actor, monkeypatch):
+    from imagebank import tasks
+    from imagebank.models import ProcessingStatus
+
+    queued = []
+    monkeypatch.setattr(tasks.process_image, "delay", lambda pk: queued.append(pk))
+    result = write_case(
+        site=site,
+        actor=actor,
+        item=CaseItem("Case 10", "P-10", images=[image("a.jpg", jpeg(1))]),
+        report=IngestReport(),
+    )
+    stored = Image.objects.get(case_id=result.case_id)
+    assert stored.processing_status == ProcessingStatus.DONE
+    assert stored.preview and stored.thumbnail and (stored.width, stored.height) == (160, 120)
+    assert queued == []
