@@ -32,6 +32,7 @@ EXIT_FAILURE = 2
 
 IARC_MARKER = "Cases - Images.xlsx"
 MANIFESTS = ("manifest.json", "manifest.csv")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".dcm"})
 # Already compressed: storing them is as small as deflating them, and much faster.
 STORED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".zip", ".gz"})
 
@@ -158,6 +159,19 @@ def is_case_package(path: Path) -> bool:
     return path.is_dir() and any((path / name).is_file() for name in MANIFESTS)
 
 
+def _has_dicom_preamble(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(132)[128:] == b"DICM"
+
+
+def is_dicom_folder(path: Path) -> bool:
+    """A folder of DICOM files (a study exported from a colposcope or PACS), at any depth."""
+    if not path.is_dir():
+        return False
+    files = list(_visible_files(path))
+    return bool(files) and all(_has_dicom_preamble(f) for f in files)
+
+
 class Uploader:
     def __init__(self, client: BankClient, site: int, quiet: bool, workdir: Path):
         self.client = client
@@ -191,14 +205,15 @@ class Uploader:
             return Outcome(shown, "failed", "No such file or folder.")
         if is_iarc_folder(path):
             return self._iarc(path)
-        if is_case_package(path):
-            return self._package(path)
+        if is_case_package(path) or is_dicom_folder(path):
+            return self._whole_folder(path)
         if path.is_dir():
             return Outcome(
                 shown,
                 "failed",
                 f"Not an IARC folder (no “{IARC_MARKER}”) nor a case package (no "
-                f"{' or '.join(MANIFESTS)}): send the files in it, or a ZIP of it.",
+                f"{' or '.join(MANIFESTS)}) nor a folder of DICOM files: send the files in it, "
+                "or a ZIP of it.",
             )
         # A lone DICOM or image file is already in the site if its exact bytes are.
         if not zipfile.is_zipfile(path) and self._known({path: sha256_of(path)}):
@@ -231,16 +246,18 @@ class Uploader:
         files = spreadsheets + [f for case in to_send for f in files_by_case[case]]
         return self._send_zipped(folder, files)
 
-    def _package(self, folder: Path) -> Outcome:
+    def _whole_folder(self, folder: Path) -> Outcome:
+        """A case package or a DICOM folder goes as one ZIP, unless the bank holds every file."""
         files = list(_visible_files(folder))
-        images = [f for f in files if f.name not in MANIFESTS]
+        # Only what the bank stores can be known to it: manifests and notes are not.
+        images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES or _has_dicom_preamble(f)]
         hashes = _hash_all(images, self.quiet)
         known = self._known(hashes)
         if hashes and all(h in known for h in hashes.values()):
             return Outcome(
                 str(folder),
                 "skipped",
-                "Every file of the package is already in the bank: not sent.",
+                "Every file of the folder is already in the bank: not sent.",
             )
         return self._send_zipped(folder, files)
 

@@ -1,6 +1,7 @@
 """The `imagebank` command-line client against a live test server and small fake servers."""
 
 import importlib.util
+import io
 import json
 import socket
 import stat
@@ -346,3 +347,41 @@ def test_usage_error_exits_2(capsys):
     assert main(["upload"]) == EXIT_FAILURE
     assert main(["upload", "x", "--site", "1"]) == EXIT_FAILURE  # no URL anywhere
     assert "IMAGEBANK_URL" in capsys.readouterr().err
+
+
+def test_case_package_dicom_file_and_dicom_folder_go_in_and_then_are_skipped(
+    live_server, contributor_token, tmp_path, capsys
+):
+    from imagebank.ingest.package_template import template_zip_bytes
+    from tests.imagebank.ingest.dicom_samples import jpeg_dicom
+
+    site, _user, token = contributor_token
+    with zipfile.ZipFile(io.BytesIO(template_zip_bytes())) as template:
+        template.extractall(tmp_path / "unpacked")
+    [package] = (tmp_path / "unpacked").iterdir()
+    scan = tmp_path / "scan.dcm"
+    scan.write_bytes(jpeg_dicom(PatientAge="033Y", seed=7))
+    study = tmp_path / "study"
+    study.mkdir()
+    for instance in (1, 2):
+        (study / f"IM{instance}").write_bytes(
+            jpeg_dicom(study_uid="1.2.3.4.5.6", instance=instance, seed=10 + instance)
+        )
+    args = ["upload", str(package), str(scan), str(study), "--site", "test-clinic"]
+    args += ["--url", live_server.url, "--token", token, *FAST]
+
+    status = main(args)
+
+    out = capsys.readouterr().out
+    assert status == EXIT_OK, out
+    images = Image.objects.filter(case__site=site)
+    assert images.filter(source_format="dicom").count() == 3
+    assert images.filter(source_format="jpeg").count() == 3  # the template's three images
+    assert images.get(original_filename="scan.dcm").case.age_at_exam == 33
+
+    status = main(args)
+
+    out = capsys.readouterr().out
+    assert status == EXIT_OK
+    assert out.count("skipped") == 3
+    assert images.count() == 6

@@ -71,3 +71,19 @@ def test_known_hashes_let_a_client_skip_what_is_in_the_bank():
     )
     assert response.status_code == 200
     assert response.json() == {"known": [sent]}
+
+
+def test_a_case_package_and_a_dicom_file_go_in_through_the_api():
+    from imagebank.ingest.package_template import template_zip_bytes
+    from imagebank.models import Image
+    from tests.imagebank.ingest.dicom_samples import jpeg_dicom
+
+    site = make_site()
+    client = client_for(make_contributor(site))
+    package = send(client, site, template_zip_bytes(), "case-package-template.zip").json()
+    assert package["report"]["format"] == "case_package"
+    assert package["report"]["summary"]["cases_created"] == 2
+    scan = send(client, site, jpeg_dicom(PatientAge="052Y"), "scan.dcm").json()
+    assert scan["report"]["format"] == "dicom"
+    assert scan["report"]["summary"]["images_added"] == 1
+    assert Image.objects.get(source_format="dicom").case.age_at_exam == 52
