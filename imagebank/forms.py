@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Site
+from imagebank.models.cases import ACETOWHITE_FEATURES
 
 # Groups of clinical fields as a colposcopist fills them in, in IFCPC 2011 order.
 FIELDSETS: list[tuple[str, str, list[str]]] = [
@@ -49,11 +50,7 @@ FIELDSETS: list[tuple[str, str, list[str]]] = [
         _("VIA: the acetowhite area"),
         [
             "acetowhite_area",
-            "acetowhite_colour",
-            "acetowhite_margin",
-            "acetowhite_surface",
-            "acetowhite_location",
-            "acetowhite_size",
+            *ACETOWHITE_FEATURES,
         ],
     ),
     (

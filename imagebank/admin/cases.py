@@ -15,6 +15,7 @@ from imagebank.models import (
     Image,
     ProcessingStatus,
 )
+from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 
@@ -144,11 +145,7 @@ class CaseAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "acetowhite_area",
-                    "acetowhite_colour",
-                    "acetowhite_margin",
-                    "acetowhite_surface",
-                    "acetowhite_location",
-                    "acetowhite_size",
+                    *ACETOWHITE_FEATURES,
                 )
             },
         ),

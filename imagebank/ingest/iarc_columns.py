@@ -17,8 +17,7 @@ from django.utils.translation import gettext as _
 from imagebank import vocabularies as vocab
 from imagebank.ingest.report import IngestReport
 from imagebank.ingest.spreadsheet import Row, header_index
-from imagebank.models.cases import CODED_FIELDS, MAX_AGE, MIN_AGE
-from imagebank.services.cases import ACETOWHITE_FEATURES
+from imagebank.models.cases import ACETOWHITE_FEATURES, CODED_FIELDS, MAX_AGE, MIN_AGE
 
 # Special columns: the case's identity, not clinical fields.
 CASE_NUMBER = "case_number"

@@ -46,6 +46,16 @@ CODED_FIELDS: dict[str, vocab.Vocabulary] = {
 }
 
 
+# Features of the acetowhite area seen at VIA: given only when the area is present.
+ACETOWHITE_FEATURES = (
+    "acetowhite_colour",
+    "acetowhite_margin",
+    "acetowhite_surface",
+    "acetowhite_location",
+    "acetowhite_size",
+)
+
+
 class Case(models.Model):
     """One examination visit of one subject at one site, with its clinical metadata.
 
@@ -170,13 +180,7 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(acetowhite_area="absent")
-                | Q(
-                    acetowhite_colour="",
-                    acetowhite_margin="",
-                    acetowhite_surface="",
-                    acetowhite_location="",
-                    acetowhite_size="",
-                ),
+                | Q(**{field: "" for field in ACETOWHITE_FEATURES}),
                 name="case_acetowhite_features_only_if_present",
             ),
             models.CheckConstraint(

@@ -9,6 +9,7 @@ from imagebank import hooks
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
+from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
 
@@ -25,14 +26,6 @@ CLINICAL_FIELDS = (
     "provisional_diagnosis_text",
     "management_text",
     "notes",
-)
-# Features of the acetowhite area seen at VIA: given only when the area is present.
-ACETOWHITE_FEATURES = (
-    "acetowhite_colour",
-    "acetowhite_margin",
-    "acetowhite_surface",
-    "acetowhite_location",
-    "acetowhite_size",
 )
 
 

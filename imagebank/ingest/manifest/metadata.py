@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from imagebank import vocabularies as vocab
 from imagebank.ingest.report import Level
-from imagebank.models.cases import CODED_FIELDS, MAX_AGE, MIN_AGE
-from imagebank.services.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS
+from imagebank.models.cases import ACETOWHITE_FEATURES, CODED_FIELDS, MAX_AGE, MIN_AGE
+from imagebank.services.cases import CLINICAL_FIELDS
 
 LIST_SEPARATOR = ";"  # findings and clock hours in one CSV cell
 INTEGER_RANGES = {
