@@ -21,6 +21,7 @@ class Term:
     label: str
     spellings: tuple[str, ...] = ()
     score: int | None = None
+    rank: int | None = None
 
 
 def normalise_wording(text: str) -> str:
@@ -521,6 +522,18 @@ HISTOPATHOLOGY = vocabulary(
     Term("scc", _("Squamous cell carcinoma"), ("SCC", "Invasive squamous cell carcinoma")),
     Term("adenocarcinoma", _("Adenocarcinoma"), ("Invasive adenocarcinoma",)),
     Term("other", _("Other")),
+)
+
+# The worst histopathology as an ordered grade, for benchmark labels (CIN2+ vs below, …).
+HISTOPATHOLOGY_GRADE = vocabulary(
+    "histopathology_grade",
+    Term("not_done", _("Not done")),
+    Term("unknown", _("Unknown or not assessable")),
+    Term("normal", _("Normal / benign"), rank=0),
+    Term("lsil", _("LSIL / CIN1"), rank=1),
+    Term("hsil_cin2", _("HSIL / CIN2"), rank=2),
+    Term("hsil_cin3", _("HSIL / CIN3 or AIS"), rank=3),
+    Term("cancer", _("Invasive cancer"), rank=4),
 )
 
 # Findings stored as lists of codes on a case, keyed by field name.

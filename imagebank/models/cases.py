@@ -43,6 +43,7 @@ CODED_FIELDS: dict[str, vocab.Vocabulary] = {
     "provisional_diagnosis": vocab.PROVISIONAL_DIAGNOSIS,
     "management": vocab.MANAGEMENT,
     "histopathology": vocab.HISTOPATHOLOGY,
+    "histopathology_grade": vocab.HISTOPATHOLOGY_GRADE,
 }
 
 
@@ -74,6 +75,16 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    source_reference = models.CharField(
+        _("case reference at the source"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "The contributor's own name for the case (e.g. “Case 002” of an export); never a "
+            "patient ID."
+        ),
+    )
 
     # The visit
     age_at_exam = models.PositiveSmallIntegerField(
@@ -148,6 +159,14 @@ class Case(models.Model):
     management = coded(vocab.MANAGEMENT, _("management"))
     management_text = models.CharField(_("management as written"), max_length=500, blank=True)
     histopathology = coded(vocab.HISTOPATHOLOGY, _("histopathology"))
+    histopathology_text = models.CharField(
+        _("histopathology as written"), max_length=500, blank=True
+    )
+    # Derived from `histopathology` by the services: the ordered grade benchmark tasks query.
+    histopathology_grade = coded(vocab.HISTOPATHOLOGY_GRADE, _("histopathology grade"))
+    histopathology_other_sites = models.JSONField(
+        _("histopathology of the vagina and vulva"), default=list, blank=True
+    )
     notes = models.TextField(_("notes"), blank=True, max_length=5000)
 
     class Meta:

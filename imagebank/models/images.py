@@ -27,6 +27,11 @@ class Image(models.Model):
     step_original_wording = models.CharField(
         _("step as written by the source"), max_length=200, blank=True
     )
+    step_is_guess = models.BooleanField(
+        _("step guessed"),
+        default=False,
+        help_text=_("The step was guessed (from the file order), not given by the contributor."),
+    )
     display_order = models.PositiveSmallIntegerField(_("display order"))
     source_format = models.CharField(
         _("source format"), max_length=10, choices=vocab.SOURCE_FORMAT.choices

@@ -10,6 +10,11 @@ from imagebank import vocabularies as vocab
 from .constraints import choice_constraint
 
 
+def default_submission_requirements() -> list[str]:
+    # Adequacy, TZ type or VIA result, and the three core steps: see imagebank/submission.py.
+    return ["adequacy", "transformation_zone_or_via_result", "core_steps"]
+
+
 class Site(models.Model):
     """A clinic or programme that contributes examinations."""
 
@@ -26,6 +31,12 @@ class Site(models.Model):
     )
     devices = models.JSONField(
         _("devices"), default=list, blank=True, help_text=_("Colposcopes and cameras in use")
+    )
+    submission_requirements = models.JSONField(
+        _("required to submit a case"),
+        default=default_submission_requirements,
+        blank=True,
+        help_text=_("What a case must have before it can be submitted for review."),
     )
     contributors_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="contributing_site", editable=False
