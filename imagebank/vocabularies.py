@@ -21,7 +21,8 @@ class Term:
     label: str
     spellings: tuple[str, ...] = ()
     score: int | None = None
-    rank: int | None = None
+    rank: int | None = None  # severity, in vocabularies whose terms are ordered
+    grade: str = ""  # histopathology: the code of HISTOPATHOLOGY_GRADE this diagnosis has
 
 
 def normalise_wording(text: str) -> str:
@@ -512,16 +513,21 @@ MANAGEMENT = vocabulary(
 )
 HISTOPATHOLOGY = vocabulary(
     "histopathology",
-    Term("not_done", _("Not done"), ("Not performed", "ND")),
-    Term("normal", _("Normal / negative"), ("Normal", "Negative", "No CIN")),
-    Term("cervicitis", _("Cervicitis"), ("Chronic cervicitis", "Inflammation")),
-    Term("cin1", _("CIN1 (LSIL)"), ("CIN 1", "CIN I", "LSIL")),
-    Term("cin2", _("CIN2"), ("CIN 2", "CIN II")),
-    Term("cin3", _("CIN3"), ("CIN 3", "CIN III", "CIS")),
-    Term("ais", _("Adenocarcinoma in situ"), ("AIS",)),
-    Term("scc", _("Squamous cell carcinoma"), ("SCC", "Invasive squamous cell carcinoma")),
-    Term("adenocarcinoma", _("Adenocarcinoma"), ("Invasive adenocarcinoma",)),
-    Term("other", _("Other")),
+    Term("not_done", _("Not done"), ("Not performed", "ND"), grade="not_done"),
+    Term("normal", _("Normal / negative"), ("Normal", "Negative", "No CIN"), grade="normal"),
+    Term("cervicitis", _("Cervicitis"), ("Chronic cervicitis", "Inflammation"), grade="normal"),
+    Term("cin1", _("CIN1 (LSIL)"), ("CIN 1", "CIN I", "LSIL"), grade="lsil"),
+    Term("cin2", _("CIN2"), ("CIN 2", "CIN II"), grade="hsil_cin2"),
+    Term("cin3", _("CIN3"), ("CIN 3", "CIN III", "CIS"), grade="hsil_cin3"),
+    Term("ais", _("Adenocarcinoma in situ"), ("AIS",), grade="hsil_cin3"),
+    Term(
+        "scc",
+        _("Squamous cell carcinoma"),
+        ("SCC", "Invasive squamous cell carcinoma"),
+        grade="cancer",
+    ),
+    Term("adenocarcinoma", _("Adenocarcinoma"), ("Invasive adenocarcinoma",), grade="cancer"),
+    Term("other", _("Other"), grade="unknown"),
 )
 
 # The worst histopathology as an ordered grade, for benchmark labels (CIN2+ vs below, …).
@@ -536,6 +542,16 @@ HISTOPATHOLOGY_GRADE = vocabulary(
     Term("cancer", _("Invasive cancer"), rank=4),
 )
 
+HISTOPATHOLOGY_OTHER_SITES = vocabulary(
+    "histopathology_other_sites",
+    Term("vain1", _("VaIN1 (vaginal LSIL)")),
+    Term("vain2", _("VaIN2 (vaginal HSIL)")),
+    Term("vain3", _("VaIN3 (vaginal HSIL)")),
+    Term("vin1", _("VIN1 (vulvar LSIL)")),
+    Term("vin2", _("VIN2 (vulvar HSIL)")),
+    Term("vin3", _("VIN3 (vulvar HSIL)")),
+)
+
 # Findings stored as lists of codes on a case, keyed by field name.
 FINDING_LISTS = {
     "normal_findings": NORMAL_FINDINGS,
@@ -545,3 +561,6 @@ FINDING_LISTS = {
     "suspicious_for_invasion_findings": SUSPICIOUS_FOR_INVASION_FINDINGS,
     "miscellaneous_findings": MISCELLANEOUS_FINDINGS,
 }
+
+# Every field holding a list of codes, keyed by field name.
+CODE_LISTS = {**FINDING_LISTS, "histopathology_other_sites": HISTOPATHOLOGY_OTHER_SITES}

@@ -13,20 +13,24 @@ from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
 
+# Worked out by the services from other fields, never given.
+DERIVED_FIELDS = ("histopathology_grade",)
 # The metadata a contributor gives and may edit while the case is in their hands.
 CLINICAL_FIELDS = (
     "age_at_exam",
     "exam_year",
-    *CODED_FIELDS,
-    *vocab.FINDING_LISTS,
+    *(field for field in CODED_FIELDS if field not in DERIVED_FIELDS),
+    *vocab.CODE_LISTS,
     "lesion_clock_positions",
     "lesion_quadrants",
     "swede_total",
     "swede_not_assessable",
     "provisional_diagnosis_text",
     "management_text",
+    "histopathology_text",
     "notes",
 )
+SOURCE_REFERENCE_MAX_LENGTH = 100
 
 
 def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -38,10 +42,16 @@ def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     unknown = set(values) - set(CLINICAL_FIELDS)
     for field in sorted(unknown):
-        errors[field] = [_("Unknown field.")]
+        errors[field] = (
+            [_("Worked out by the bank from the other fields: it cannot be given.")]
+            if field in DERIVED_FIELDS
+            else [_("Unknown field.")]
+        )
     cleaned = {key: value for key, value in values.items() if key not in unknown}
 
     for field, vocabulary in CODED_FIELDS.items():
+        if field in DERIVED_FIELDS:
+            continue
         value = cleaned.get(field)
         if value in (None, ""):
             if field in cleaned:
@@ -52,7 +62,7 @@ def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
                 _("“%(value)s” is not a code of %(vocabulary)s.")
                 % {"value": value, "vocabulary": vocabulary.name}
             ]
-    for field, vocabulary in vocab.FINDING_LISTS.items():
+    for field, vocabulary in vocab.CODE_LISTS.items():
         value = cleaned.get(field)
         if value is None:
             continue
@@ -81,6 +91,10 @@ def clean_clinical_fields(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_consistency(case: Case) -> None:
+    # The grade follows the diagnosis, so a query on it always agrees with what the case says.
+    case.histopathology_grade = (
+        vocab.HISTOPATHOLOGY[case.histopathology].grade if case.histopathology else ""
+    )
     computed = case.swede_points()
     if case.swede_not_assessable:
         case.swede_total = None
@@ -127,14 +141,46 @@ def subject_for(site: Site, local_patient_id: str) -> Subject:
     return subject
 
 
+def clean_source_reference(reference: str, local_patient_id: str) -> str:
+    """The contributor's own case reference, refused when it would carry the patient's ID."""
+    reference = " ".join(str(reference or "").split())
+    if len(reference) > SOURCE_REFERENCE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "source_reference": _("Give a case reference of at most %(limit)s characters.")
+                % {"limit": SOURCE_REFERENCE_MAX_LENGTH}
+            }
+        )
+    patient = str(local_patient_id or "").strip().casefold()
+    if reference and patient and patient in reference.casefold():
+        raise ValidationError(
+            {
+                "source_reference": _(
+                    "The case reference contains the patient's ID, which the bank never stores: "
+                    "give the case another reference."
+                )
+            }
+        )
+    return reference
+
+
 @transaction.atomic
-def create_case(*, site: Site, actor, local_patient_id: str, **values: Any) -> Case:
+def create_case(
+    *, site: Site, actor, local_patient_id: str, source_reference: str = "", **values: Any
+) -> Case:
     """A draft case for the subject behind the site's local patient ID (which is not stored)."""
     require(can_contribute_to(actor, site), _("You do not contribute to this site."))
     if not str(local_patient_id or "").strip():
         raise ValidationError({"local_patient_id": _("A local patient ID is required.")})
+    reference = clean_source_reference(source_reference, local_patient_id)
     cleaned = clean_clinical_fields(values)
-    case = Case(site=site, subject=subject_for(site, local_patient_id), created_by=actor, **cleaned)
+    case = Case(
+        site=site,
+        subject=subject_for(site, local_patient_id),
+        created_by=actor,
+        source_reference=reference,
+        **cleaned,
+    )
     _save_validated(case)
     _record(case, actor, CaseEvent.Kind.CREATED, to_state=case.state)
     return case
@@ -148,7 +194,8 @@ def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") 
         can_edit_case(actor, case), _("This case cannot be changed by you in its current state.")
     )
     cleaned = clean_clinical_fields(values)
-    before = {field: getattr(case, field) for field in CLINICAL_FIELDS}
+    audited = (*CLINICAL_FIELDS, *DERIVED_FIELDS)
+    before = {field: getattr(case, field) for field in audited}
     for field, new in cleaned.items():
         setattr(case, field, new)
     if "swede_total" not in cleaned and any(
@@ -159,7 +206,7 @@ def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") 
     # Compare every field after the derived ones are settled, so those changes are audited too.
     changes = {
         field: {"from": before[field], "to": getattr(case, field)}
-        for field in CLINICAL_FIELDS
+        for field in audited
         if before[field] != getattr(case, field)
     }
     if changes:

@@ -9,6 +9,7 @@ from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Subject
 from imagebank.roles import Role
 from imagebank.services import cases as case_services
+from imagebank.services.cases import DERIVED_FIELDS, update_case
 from tests.factories import (
     add_image,
     make_case,
@@ -122,6 +123,21 @@ def test_create_case_needs_contribute_permission_on_the_site(site, make_actor):
 
 
 @pytest.mark.django_db
+def test_the_histopathology_grade_follows_the_diagnosis_and_cannot_be_given(site, contributor):
+    with pytest.raises(ValidationError) as raised:
+        create(site, contributor, histopathology_grade="cancer")
+    assert "histopathology_grade" in field_errors(raised)
+    case = create(site, contributor, histopathology="cin3")
+    assert case.histopathology_grade == "hsil_cin3"
+    case = update_case(case=case, actor=contributor, values={"histopathology": "not_done"})
+    assert case.histopathology_grade == "not_done"
+    assert case.events.last().changes["histopathology_grade"] == {
+        "from": "hsil_cin3",
+        "to": "not_done",
+    }
+
+
+@pytest.mark.django_db
 def test_a_superuser_may_contribute_anywhere(site):
     from imagebank.models import User
 
@@ -134,7 +150,7 @@ def test_a_superuser_may_contribute_anywhere(site):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field", sorted(CODED_FIELDS))
+@pytest.mark.parametrize("field", sorted(set(CODED_FIELDS) - set(DERIVED_FIELDS)))
 def test_an_unknown_code_is_refused_naming_the_field(site, contributor, field):
     with pytest.raises(ValidationError) as raised:
         create(site, contributor, **{field: "not-a-code"})
