@@ -51,7 +51,7 @@ RST = range(0xD0, 0xD8)
 _SCAN_END = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
 
 
-def _keep_app_segment(marker: int, payload: bytes) -> bool:
+def keep_app_segment(marker: int, payload: bytes) -> bool:
     """Whether an APPn segment carries only rendering information, never free text."""
     if marker == APP0:
         return payload.startswith(b"JFIF\x00")
@@ -104,7 +104,7 @@ def _strip_jpeg(data: bytes) -> bytes:
         if APP0 <= marker <= APP15 or marker == COM:
             if marker == APP1 and payload.startswith(EXIF_HEADER) and orientation is None:
                 orientation = _exif_orientation(payload[len(EXIF_HEADER) :])
-            if marker != COM and _keep_app_segment(marker, payload):
+            if marker != COM and keep_app_segment(marker, payload):
                 kept.append(b"\xff" + bytes((marker,)) + data[pos:segment_end])
                 if marker == APP0 and len(kept) == 2:
                     exif_at = 2
@@ -172,8 +172,16 @@ def _orientation_segment(orientation: int) -> bytes:
 # --- PNG -------------------------------------------------------------------------------------
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Free text (tEXt, zTXt, iTXt: author, comment, software…), EXIF, and the last-modified time.
-PNG_DROPPED_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})
+# What is kept: the critical chunks and the ancillary ones that say how to show the pixels
+# (transparency, colour space and profile, gamma, background, pixel size). Every other chunk goes:
+# free text (tEXt, zTXt, iTXt: author, comment, software…), EXIF (eXIf), the last-modified time
+# (tIME), suggested palettes (sPLT, which carry a name), animation frames and private chunks, whose
+# content nobody can vouch for. The storage guard (metadata_guard) accepts exactly these.
+PNG_CRITICAL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
+PNG_KEPT_CHUNKS = PNG_CRITICAL_CHUNKS | frozenset(
+    {b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP", b"mDCV", b"cLLI", b"bKGD",
+     b"hIST", b"pHYs"}
+)  # fmt: skip
 
 
 def _strip_png(data: bytes) -> bytes:
@@ -193,8 +201,10 @@ def _strip_png(data: bytes) -> bytes:
         (crc,) = struct.unpack_from(">I", data, chunk_end - 4)
         if zlib.crc32(data[pos + 4 : chunk_end - 4]) != crc:
             raise MetadataStripError(f"PNG chunk {kind.decode()} at byte {pos} fails its CRC")
-        if kind not in PNG_DROPPED_CHUNKS:
+        if kind in PNG_KEPT_CHUNKS:
             kept.append(data[pos:chunk_end])
+        elif kind[0] & 0x20 == 0:  # an upper-case first letter: critical, cannot be skipped
+            raise MetadataStripError(f"PNG chunk {kind.decode()} at byte {pos} is not supported")
         pos = chunk_end
         if kind == b"IEND":
             break  # bytes appended after IEND are dropped

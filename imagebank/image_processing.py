@@ -126,9 +126,17 @@ EXIF_TRANSPOSE = {
 }
 
 
+# What a derived JPEG carries besides its pixels: nothing. Pillow's JPEG writer takes EXIF, XMP, the
+# ICC profile and extra segments only from save()'s arguments, but the comment (COM) also from
+# image.info, where the decode of an upload leaves the upload's own comment (and a PNG's "comment"
+# text chunk): every one is given here, empty. No colour profile either: cameras write sRGB, which
+# is what browsers assume of an untagged picture, and the original keeps its profile.
+NO_METADATA = {"comment": b"", "exif": b"", "xmp": b"", "icc_profile": b"", "extra": b""}
+
+
 def _jpeg(image: PILImage.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
+    image.save(buffer, "JPEG", quality=85, **NO_METADATA)
     return buffer.getvalue()
 
 

@@ -3,6 +3,12 @@
 Keys are derived from the SHA-256 of the bytes, so re-sending a file never duplicates it and a
 key always names the same content. Nothing here produces a public URL: files leave the bank only
 through permission-checked views, which stream local files or redirect to a short-lived signed URL.
+
+Every object goes through metadata_guard first: an image that still carries identifying metadata
+(EXIF, XMP, IPTC, comments, PNG text, TIFF descriptions, DICOM patient attributes) is refused with
+UncleanObject, whichever code tried to store it. The one thing stored without this check is the
+upload an import is queued with (services.ingest.queue_ingest), kept only until its worker has
+read it.
 """
 
 import hashlib
@@ -13,6 +19,8 @@ from typing import IO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+
+from imagebank import metadata_guard
 
 CHUNK = 1024 * 1024
 
@@ -45,6 +53,8 @@ def store_bytes(data: bytes, extension: str, prefix: str) -> StoredObject:
 
 
 def store_file(fileobj: IO[bytes], extension: str, prefix: str = "images") -> StoredObject:
+    """Store the bytes under their hash; UncleanObject if they are an image with metadata."""
+    metadata_guard.check_clean(fileobj, extension)
     sha256, size = sha256_of(fileobj)
     key = content_key(sha256, extension, prefix)
     if not default_storage.exists(key):

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image as PILImage
 
+from fixtures.synthetic_cervix import render_jpeg, render_png
 from imagebank import storage
+from imagebank.deidentify import strip_metadata
+from imagebank.metadata_guard import UncleanObject
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.
@@ -43,8 +47,12 @@ def test_sha256_of_hashes_everything_and_rewinds():
     assert handle.tell() == 0
 
 
+def clean_jpeg(seed: int = 0) -> bytes:
+    return strip_metadata(render_jpeg("after_lugol", seed=seed, size=(32, 24)), "jpeg")
+
+
 def test_store_file_writes_the_bytes_under_their_hash(settings):
-    data = b"\xff\xd8 some image bytes"
+    data = clean_jpeg()
     stored = storage.store_file(io.BytesIO(data), "jpg")
     digest = hashlib.sha256(data).hexdigest()
     assert stored == storage.StoredObject(
@@ -55,7 +63,7 @@ def test_store_file_writes_the_bytes_under_their_hash(settings):
 
 
 def test_store_file_is_idempotent_for_the_same_bytes(settings):
-    data = b"the same bytes twice"
+    data = clean_jpeg()
     first = storage.store_file(io.BytesIO(data), "jpg")
     second = storage.store_file(io.BytesIO(data), "jpg")
     third = storage.store_bytes(data, "jpg", prefix="images")
@@ -65,7 +73,7 @@ def test_store_file_is_idempotent_for_the_same_bytes(settings):
 
 
 def test_store_file_hashes_from_the_start_whatever_the_position(settings):
-    data = b"0123456789"
+    data = render_png("after_lugol", size=(16, 12))
     handle = io.BytesIO(data)
     handle.seek(5)
     stored = storage.store_file(handle, "png")
@@ -74,8 +82,8 @@ def test_store_file_hashes_from_the_start_whatever_the_position(settings):
 
 
 def test_different_bytes_get_different_keys(settings):
-    first = storage.store_bytes(b"first", "jpg", prefix="images")
-    second = storage.store_bytes(b"second", "jpg", prefix="images")
+    first = storage.store_bytes(b"first", "json", prefix="exports")
+    second = storage.store_bytes(b"second", "json", prefix="exports")
     assert first.key != second.key
     assert storage.read_bytes(first.key) == b"first"
     assert storage.read_bytes(second.key) == b"second"
@@ -83,22 +91,35 @@ def test_different_bytes_get_different_keys(settings):
 
 
 def test_prefixes_keep_kinds_of_file_apart():
-    image = storage.store_bytes(b"same", "jpg", prefix="images")
-    preview = storage.store_bytes(b"same", "jpg", prefix="previews")
+    image = storage.store_bytes(clean_jpeg(), "jpg", prefix="images")
+    preview = storage.store_bytes(clean_jpeg(), "jpg", prefix="previews")
     assert image.sha256 == preview.sha256
     assert image.key != preview.key
     assert default_storage.exists(image.key) and default_storage.exists(preview.key)
 
 
 def test_files_are_stored_in_the_private_media_folder(settings):
-    stored = storage.store_bytes(b"private", "jpg", prefix="images")
-    assert (Path(settings.MEDIA_ROOT) / stored.key).read_bytes() == b"private"
+    stored = storage.store_bytes(clean_jpeg(), "jpg", prefix="images")
+    assert (Path(settings.MEDIA_ROOT) / stored.key).read_bytes() == clean_jpeg()
 
 
 def test_no_signed_url_on_local_storage(settings):
     settings.USE_S3 = False
-    stored = storage.store_bytes(b"private", "jpg", prefix="images")
+    stored = storage.store_bytes(clean_jpeg(), "jpg", prefix="images")
     assert storage.signed_url(stored.key) is None
+
+
+@pytest.mark.parametrize("store", ["bytes", "file"])
+def test_an_image_with_metadata_is_refused_and_nothing_is_stored(settings, store):
+    # A raw camera JPEG: Pillow's encoder writes the comment into a COM segment.
+    buffer = io.BytesIO()
+    PILImage.open(io.BytesIO(clean_jpeg())).save(buffer, "JPEG", comment=b"Patient: Jane Doe")
+    with pytest.raises(UncleanObject, match="comment"):
+        if store == "bytes":
+            storage.store_bytes(buffer.getvalue(), "jpg", prefix="previews")
+        else:
+            storage.store_file(buffer, "jpg", prefix="overlays")
+    assert stored_files(settings) == []
 
 
 def test_media_is_never_served_at_a_public_url(settings):

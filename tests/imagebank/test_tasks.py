@@ -1,5 +1,6 @@
 """Background tasks: image derivation and quality checks, both safe to run again."""
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -131,17 +132,20 @@ def test_bytes_that_do_not_match_the_hash_mark_the_image_failed(case, contributo
 
 
 def _row_for_stored_bytes(case, actor, data: bytes) -> Image:
-    """An image row pointing at bytes that hash correctly but cannot be decoded."""
-    stored = storage.store_bytes(data, "jpg", prefix="images")
+    """An image row pointing at bytes that hash correctly but cannot be decoded (written past
+    storage.store_bytes, whose guard refuses such bytes: as storage damaged in place would be)."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = storage.content_key(sha256, "jpg", "images")
+    assert default_storage.save(key, ContentFile(data)) == key
     return Image.objects.create(
         case=case,
         step="after_acetic_acid",
         display_order=1,
         source_format="jpeg",
-        file=stored.key,
+        file=key,
         content_type="image/jpeg",
-        byte_size=stored.byte_size,
-        sha256=stored.sha256,
+        byte_size=len(data),
+        sha256=sha256,
         uploaded_by=actor,
     )
 
