@@ -4,10 +4,13 @@ import io
 
 import pytest
 from PIL import Image as PILImage
+from PIL import ImageCms
+from PIL.PngImagePlugin import PngInfo
 
 from fixtures.synthetic_cervix import render, render_jpeg, render_png
 from imagebank import image_processing
 from imagebank.image_processing import InvalidImage, derive, inspect, inspect_and_derive
+from imagebank.metadata_guard import check_clean
 
 
 def _rotated_jpeg(orientation: int) -> bytes:
@@ -76,3 +79,44 @@ def test_a_jpeg_decoded_for_checking_is_not_decoded_at_full_size(monkeypatch):
     monkeypatch.setattr(image_processing.PILImage.Image, "load", recording_load)
     inspect(io.BytesIO(render_jpeg("after_acetic_acid", seed=6, size=(2048, 1536))), "x")
     assert sizes[-1] == (256, 192)  # the decode itself, after draft()
+
+
+def _uploads_with_metadata() -> dict[str, bytes]:
+    """Uploads whose decode leaves metadata in image.info: a camera JPEG (comment, EXIF, XMP,
+    ICC profile, DPI) and a PNG whose "comment" text chunk Pillow reads as the JPEG comment."""
+    exif = PILImage.Exif()
+    exif[0x013B] = "Dr Qxzwv"  # Artist
+    exif[0x0112] = 6
+    picture = render("after_lugol", seed=4, size=(640, 480)).convert("RGB")
+    jpeg = io.BytesIO()
+    picture.save(
+        jpeg,
+        "JPEG",
+        comment=b"Patient Qxzwv",
+        exif=exif,
+        xmp=b"<x:xmpmeta>Qxzwv</x:xmpmeta>",
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+        dpi=(300, 300),
+    )
+    text = PngInfo()
+    text.add_text("comment", "Patient Qxzwv")
+    png = io.BytesIO()
+    picture.save(png, "PNG", pnginfo=text)
+    return {"jpeg": jpeg.getvalue(), "png": png.getvalue()}
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png"])
+@pytest.mark.parametrize("make", ["worker", "bulk import"])
+def test_previews_and_thumbnails_carry_nothing_but_pixels(kind, make):
+    data = _uploads_with_metadata()[kind]
+    assert b"Qxzwv" in data
+    if make == "worker":
+        derived = derive(data, "x")
+    else:
+        derived = inspect_and_derive(io.BytesIO(data), "x")[1]
+    for jpeg in (derived.preview_jpeg, derived.thumbnail_jpeg):
+        assert b"Qxzwv" not in jpeg
+        check_clean(io.BytesIO(jpeg), "jpg")  # no segment but JFIF and the picture's tables
+        with PILImage.open(io.BytesIO(jpeg)) as image:
+            assert set(image.info) <= {"jfif", "jfif_version", "jfif_unit", "jfif_density"}
+            assert not image.getexif()
