@@ -18,6 +18,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from imagebank.ingest import iarc_columns as columns
+from imagebank.ingest.iarc_metadata import RowFields
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.report import IngestReport
 from imagebank.ingest.spreadsheet import (
@@ -206,7 +207,7 @@ def _metadata_case(
             **where,
         )
         item.metadata_valid = False
-    fields = columns.RowFields(where=where, report=report)
+    fields = RowFields(where=where, report=report)
     for index, name in enumerate(names):
         value = row.get(index)
         if name is None or name in columns.IDENTITY or value is None:

@@ -10,7 +10,8 @@ from openpyxl import Workbook
 
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.ingest import iarc
-from imagebank.ingest.iarc_columns import METADATA_COLUMNS, RowFields, clock_hours, finding_codes
+from imagebank.ingest.iarc_columns import METADATA_COLUMNS
+from imagebank.ingest.iarc_metadata import RowFields, clock_hours, finding_codes
 from imagebank.ingest.report import IngestReport, Level, Outcome
 from imagebank.ingest.sources import ingest_paths, reader_for
 from imagebank.models import Case, Image
