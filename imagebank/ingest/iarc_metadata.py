@@ -125,6 +125,20 @@ class RowFields:
         reading = vocab.read_finding_column(vocabulary, header, wording)
         if reading.codes:
             self.values.setdefault(name, []).extend(reading.codes)
+            if reading.unread:
+                self._warn(
+                    header,
+                    _(
+                        "“%(part)s” in “%(value)s” names no term of this field's vocabulary "
+                        "(%(source)s): the rest is read, that part kept in the notes."
+                    )
+                    % {
+                        "part": "; ".join(reading.unread),
+                        "value": wording,
+                        "source": _source(vocabulary),
+                    },
+                )
+                self._keep_in_notes(header, "; ".join(reading.unread))
         elif reading.unknown:
             self.unknown(header, wording)
         elif not reading.not_given:

@@ -91,7 +91,12 @@ def _read_list(vocabulary: Vocabulary, wording: str) -> Reading:
     found = vocabulary.find(wording)
     if not found:
         return Reading(unread=[wording])
-    return Reading(codes=list(dict.fromkeys(f.term.code for f in found)))
+    unread = [
+        part
+        for part in _parts(wording, _CLAUSES)
+        if not vocabulary.find(part) and wording_key(part) not in NOT_GIVEN
+    ]
+    return Reading(codes=list(dict.fromkeys(f.term.code for f in found)), unread=unread)
 
 
 def _read_worst(vocabulary: Vocabulary, wording: str) -> Reading:

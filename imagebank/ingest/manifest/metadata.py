@@ -21,21 +21,36 @@ INTEGER_RANGES = {
     "exam_year": (1990, 2100),
     "lesion_quadrants": (0, 4),
 }
-TEXT_LIMITS = {"provisional_diagnosis_text": 500, "management_text": 500, "notes": 5000}
+TEXT_LIMITS = {
+    "provisional_diagnosis_text": 500,
+    "management_text": 500,
+    "histopathology_text": 500,
+    "notes": 5000,
+}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 SWEDE_SENTINEL_NUMBERS = {
     int(s) for s in vocab.SWEDE_NOT_ASSESSABLE_SENTINELS if s.lstrip("-").isdigit()
 }
 
 
-def _term(vocabulary: vocab.Vocabulary, value: str) -> tuple[str | None, bool]:
-    """(code, was a spelling variant normalised?) for a coded value; (None, False) if unknown."""
+# Coded fields whose wording, when it is more than a code, is kept in a field of its own.
+WORDING_KEPT = {
+    "provisional_diagnosis": "provisional_diagnosis_text",
+    "management": "management_text",
+    "histopathology": "histopathology_text",
+}
+
+
+def _term(vocabulary: vocab.Vocabulary, value: str) -> tuple[str | None, bool, vocab.Reading]:
+    """(code, was a wording other than the code read?, the reading) for a coded value; the code
+    is None when the wording names no term. Composite wordings ("Type 3 transformation zone;
+    HSIL") are read as the IARC importer reads them (imagebank.vocabularies.readings)."""
     if value in vocabulary:
-        return value, False
-    term = vocabulary.lookup(value)
-    if term is None:
-        return None, False
-    return term.code, value not in (term.code, str(term.label), *term.spellings)
+        return value, False, vocab.Reading(code=value, exact=True)
+    reading = vocab.read(vocabulary, value)
+    if not reading.code:
+        return None, False, reading
+    return reading.code, True, reading
 
 
 def integer(value: Any) -> int | None:
@@ -64,6 +79,9 @@ def clean_metadata(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Leve
     """
     cleaned: dict[str, Any] = {}
     notes: list[tuple[Level, str, str]] = []
+    # What composite wordings say beyond their own field: filled in where not given.
+    named_elsewhere: dict[str, Any] = {}
+    kept_wordings: dict[str, str] = {}
 
     def error(name: str, message: str) -> None:
         notes.append((Level.ERROR, name, message))
@@ -84,10 +102,21 @@ def clean_metadata(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Leve
         if name not in CLINICAL_FIELDS:
             error(name, _("Unknown metadata field “%(field)s”.") % {"field": name})
         elif name in CODED_FIELDS:
-            code, variant = (
-                _term(CODED_FIELDS[name], value) if isinstance(value, str) else (None, 0)
-            )
+            if not isinstance(value, str):
+                error(name, _("Give a code or a wording, as text."))
+                continue
+            code, variant, reading = _term(CODED_FIELDS[name], value)
             if code is None:
+                if reading.unknown:
+                    notes.append(
+                        (
+                            Level.WARNING,
+                            name,
+                            _("“%(value)s”: recorded as unknown, the field has no code for it.")
+                            % {"value": value},
+                        )
+                    )
+                    continue
                 error(
                     name,
                     _("“%(value)s” is not a code or known wording of %(vocabulary)s.")
@@ -96,21 +125,28 @@ def clean_metadata(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Leve
                 continue
             if variant:
                 normalised(name, value, code)
+                if name in WORDING_KEPT:
+                    kept_wordings[WORDING_KEPT[name]] = value.strip()
+            for other, named in reading.also.items():
+                named_elsewhere.setdefault(other, named)
             cleaned[name] = code
-        elif name in vocab.FINDING_LISTS:
+        elif name in vocab.CODE_LISTS:
             items = _as_list(value)
             if items is None or not all(isinstance(item, str) for item in items):
                 error(name, _("Give a list of findings."))
                 continue
             codes, unknown = [], []
             for item in items:
-                code, variant = _term(vocab.FINDING_LISTS[name], item)
-                if code is None:
+                if item in vocab.CODE_LISTS[name]:
+                    codes.append(item)
+                    continue
+                reading = vocab.read(vocab.CODE_LISTS[name], item, many=True)
+                if not reading.codes or reading.unread:
                     unknown.append(item)
                     continue
-                if variant:
+                for code in reading.codes:
                     normalised(name, item, code)
-                codes.append(code)
+                codes.extend(reading.codes)
             if unknown:
                 error(
                     name,
@@ -174,6 +210,9 @@ def clean_metadata(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Leve
                 )
                 continue
             cleaned[name] = value.strip()
+    for name, value in {**named_elsewhere, **kept_wordings}.items():
+        if cleaned.get(name) in (None, "", []):
+            cleaned[name] = value[: TEXT_LIMITS.get(name, 500)] if isinstance(value, str) else value
     # The case services refuse these combinations; saying so here names the manifest's field.
     points = [vocab.SWEDE_COMPONENTS[c].score(cleaned.get(c)) for c in vocab.SWEDE_COMPONENTS]
     if None not in points and cleaned.get("swede_total", sum(points)) != sum(points):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from fixtures.synthetic_cervix import render_jpeg
+from imagebank.filenames import withheld_name
 from imagebank.ingest import iarc
 from imagebank.ingest.iarc_columns import METADATA_COLUMNS
 from imagebank.ingest.iarc_metadata import RowFields, clock_hours, finding_codes
@@ -132,8 +133,11 @@ def test_a_clean_folder_reads_every_case_image_and_field(tmp_path):
         "swede_total": 2,
         "provisional_diagnosis": "normal",
         "provisional_diagnosis_text": "Type 1 transformation zone; normal",
+        # The TZ column is empty: the type written in the provisional diagnosis fills it.
+        "transformation_zone": "type_1",
         "lesion_clock_positions": [5, 6, 7, 8, 12],
         "histopathology": "not_done",
+        "histopathology_text": "Not done",
     }
     steps = [(i.filename, i.step, i.step_original_wording, i.display_order) for i in case.images]
     assert steps == [
@@ -145,18 +149,27 @@ def test_a_clean_folder_reads_every_case_image_and_field(tmp_path):
 
 
 def test_unknown_wordings_are_warned_kept_in_notes_and_left_empty(tmp_path):
-    meta = [meta_row(1, "AAAW", **{"Iodine uptake": "Unknown", "HPV": "Maybe"}), meta_row(2, "B")]
+    meta = [
+        meta_row(1, "AAAW", **{"Adequacy": "Maybe", "HPV": "Unknown", "Iodine uptake": "Unknown"}),
+        meta_row(2, "B", **{"Adequacy": "Unknown"}),
+    ]
     items, report = read(bank(tmp_path, meta=meta))
     metadata = items["Case 001"].metadata
-    assert "swede_iodine_uptake" not in metadata and "hpv_result" not in metadata
-    assert metadata["notes"] == (
-        "Imported values not in the vocabulary: HPV = 'Maybe'; Iodine uptake = 'Unknown'"
-    )
+    assert "adequacy" not in metadata
+    assert metadata["notes"] == "Imported values kept as written: Adequacy = 'Maybe'"
+    # "Unknown" is a value: coded where the field has a code for it …
+    assert (metadata["hpv_result"], metadata["swede_iodine_uptake"]) == ("unknown", "not_assessed")
     warned = {(p.file, p.row, p.field) for p in report.warnings}
-    assert {("Cases Meta data.xlsx", 3, "Iodine uptake"), ("Cases Meta data.xlsx", 3, "HPV")} <= (
-        warned
-    )
+    assert ("Cases Meta data.xlsx", 3, "Adequacy") in warned
+    assert ("Cases Meta data.xlsx", 3, "HPV") not in warned
     assert items["Case 001"].metadata_valid
+    # … and otherwise kept in the notes with a note, not a warning.
+    other = items["Case 002"].metadata
+    assert "adequacy" not in other
+    assert other["notes"] == "Imported values kept as written: Adequacy = 'Unknown'"
+    noted = {(p.row, p.field) for p in report.problems if p.level == Level.INFO}
+    assert (4, "Adequacy") in noted
+    assert (4, "Adequacy") not in {(p.row, p.field) for p in report.warnings}
 
 
 def test_swede_sentinel_means_not_assessable_and_a_wrong_total_is_recomputed(tmp_path):
@@ -166,9 +179,10 @@ def test_swede_sentinel_means_not_assessable_and_a_wrong_total_is_recomputed(tmp
     assert "swede_total" not in items["Case 001"].metadata
     assert "swede_total" not in items["Case 002"].metadata
     assert items["Case 002"].metadata["swede_vessels"] == "absent"
-    messages = {(p.row, p.field): p.message for p in report.warnings}
+    messages = {(p.row, p.field): p.message for p in report.problems}
     assert "not assessable" in messages[(3, "SwedeFinal")]
     assert "add up to 2" in messages[(4, "SwedeFinal")]
+    assert (4, "SwedeFinal") in {(p.row, p.field) for p in report.warnings}
 
 
 def test_a_missing_required_value_rejects_the_case(tmp_path):
@@ -315,7 +329,24 @@ def test_findings_split_on_and_and_say_nothing_for_no():
         "metaplastic_nabothian_cysts",
         "metaplastic_crypt_openings",
     ]
-    assert finding_codes("normal_findings", "Nabothian cysts and unicorns") is None
+    # The part that names nothing is reported by the row's reader (see below), not dropped.
+    assert finding_codes("normal_findings", "Nabothian cysts and unicorns") == [
+        "metaplastic_nabothian_cysts"
+    ]
+    assert finding_codes("normal_findings", "Unicorns") is None
+    assert finding_codes("normal_findings", "Yes", header="Deciduosis in pregnancy") == [
+        "deciduosis_pregnancy"
+    ]
+
+
+def test_a_part_of_a_findings_cell_that_names_nothing_is_kept_in_the_notes():
+    report = IngestReport()
+    fields = RowFields(where={"file": "m.xlsx", "row": 3, "case": "Case 001"}, report=report)
+    fields.add("normal_findings", "Metaplastic squamous epithelium", "Nabothian cysts and unicorns")
+    metadata = fields.finish()
+    assert metadata["normal_findings"] == ["metaplastic_nabothian_cysts"]
+    assert "unicorns" in metadata["notes"]
+    assert [p.field for p in report.warnings] == ["Metaplastic squamous epithelium"]
 
 
 FIELDS = sorted(set(METADATA_COLUMNS.values()) - {"case_number", "case_id"})
@@ -364,10 +395,11 @@ def test_an_import_stores_cases_and_a_second_run_creates_nothing(tmp_path):
     }
     assert Image.objects.count() == 4
     case = Case.objects.get(pk=report.cases[0].case_id)
-    assert case.swede_iodine_uptake == "" and "Iodine uptake = 'Unknown'" in case.notes
+    assert case.swede_iodine_uptake == "not_assessed" and case.notes == ""
+    # IARC names files after the CaseID, which identifies the patient: the names are withheld.
     assert list(case.images.order_by("display_order").values_list("original_filename", "step")) == [
-        ("AAAW1.jpg", "before_acetic_acid"),
-        ("AAAW3.jpg", "after_lugol"),
+        (withheld_name("AAAW1.jpg"), "before_acetic_acid"),
+        (withheld_name("AAAW3.jpg"), "after_lugol"),
     ]
 
     again = ingest_paths([folder], site=site, actor=actor)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from imagebank import vocabularies as vocab
 from imagebank.ingest import manifest as m
 from imagebank.ingest.report import Level
-from imagebank.services.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS
+from imagebank.services.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS, DERIVED_FIELDS
 
 # Fields whose values depend on another field's: random picks would break the consistency rules.
-DEPENDENT = {"inadequacy_reason", *ACETOWHITE_FEATURES}
+DEPENDENT = {"inadequacy_reason", *ACETOWHITE_FEATURES, *DERIVED_FIELDS}
 INDEPENDENT_CODED = sorted(set(m.CODED_FIELDS) - DEPENDENT)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -303,3 +303,46 @@ def test_the_schema_lists_exactly_the_clinical_fields():
     assert set(metadata) == set(CLINICAL_FIELDS)
     assert m.schema()["properties"]["cases"]["maxItems"] == m.MAX_CASES
     assert m.schema()["$defs"]["case"]["properties"]["images"]["maxItems"] == m.MAX_IMAGES_PER_CASE
+
+
+def test_a_composite_wording_is_read_as_the_iarc_importer_reads_it():
+    result = m.parse_manifest(
+        document(
+            case(
+                "K-1",
+                provisional_diagnosis="Type 3 transformation zone; high-grade squamous "
+                "intraepithelial lesion (HSIL)",
+                histopathology="Anterior lip: HSIL-CIN3; posterior lip: CIN1; VaIN2",
+            )
+        ),
+        "json",
+    )
+    assert result.errors == []
+    metadata = result.cases[0].metadata
+    assert metadata["provisional_diagnosis"] == "hsil"
+    assert metadata["transformation_zone"] == "type_3"  # not given: taken from the diagnosis
+    assert metadata["provisional_diagnosis_text"].startswith("Type 3 transformation zone; high")
+    assert metadata["histopathology"] == "cin3"
+    assert metadata["histopathology_other_sites"] == ["vain2"]
+    assert metadata["histopathology_text"] == "Anterior lip: HSIL-CIN3; posterior lip: CIN1; VaIN2"
+
+
+def test_a_tz_type_given_wins_over_the_one_in_the_diagnosis():
+    result = m.parse_manifest(
+        document(
+            case("K-1", transformation_zone="type_1", provisional_diagnosis="Type 3 TZ; normal")
+        ),
+        "json",
+    )
+    assert result.cases[0].metadata["transformation_zone"] == "type_1"
+
+
+def test_unknown_is_a_value_not_an_error():
+    result = m.parse_manifest(
+        document(case("K-1", adequacy="Unknown", hpv_result="unknown")), "json"
+    )
+    assert result.errors == []
+    assert result.cases[0].metadata == {"hpv_result": "unknown"}
+    assert [(p.level, p.field) for p in result.problems] == [
+        (Level.WARNING, "cases[0].metadata.adequacy")
+    ]
