@@ -51,6 +51,17 @@ def can_edit_case(user, case: Case) -> bool:
     return case.is_editable and can_contribute_to(user, case.site)
 
 
+def can_see_file_names(user, case: Case) -> bool:
+    """The name a file was sent under (what the bank keeps of it, imagebank.filenames) is for the
+    people who sent it: the case's site contributors and curators, never reviewers, who judge the
+    pictures blind to where and whom they come from."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser or has_role(user, Role.CURATOR):
+        return True
+    return can_contribute_to(user, case.site)
+
+
 def require(allowed: bool, message: str | None = None) -> None:
     if not allowed:
         raise PermissionDenied(message or _("You do not have permission to do this."))

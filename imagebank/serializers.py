@@ -15,6 +15,7 @@ from rest_framework import serializers
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Image, ProcessingStatus, Site
+from imagebank.permissions import can_see_file_names
 from imagebank.selectors import sites_for_user
 from imagebank.services.cases import CLINICAL_FIELDS
 
@@ -162,6 +163,13 @@ class ImageSerializer(serializers.ModelSerializer):
     original_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    original_filename = serializers.SerializerMethodField(
+        help_text=_(
+            "The name the file was sent under, as the bank keeps it (a name that could identify "
+            "someone is kept as a keyed hash); only for the case's site contributors and "
+            "curators, null for everyone else."
+        )
+    )
 
     class Meta:
         model = Image
@@ -184,8 +192,20 @@ class ImageSerializer(serializers.ModelSerializer):
             "original_url",
             "preview_url",
             "thumbnail_url",
+            "original_filename",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_original_filename(self, image: Image) -> str | None:
+        # Decided once per site for a list of images (permissions.can_see_file_names).
+        request = self.context.get("request")
+        if request is None:
+            return None
+        allowed = self.context.setdefault("_file_names_by_site", {})
+        if image.case.site_id not in allowed:
+            allowed[image.case.site_id] = can_see_file_names(request.user, image.case)
+        return image.original_filename if allowed[image.case.site_id] else None
 
     @extend_schema_field(serializers.URLField())
     def get_original_url(self, image: Image) -> str:

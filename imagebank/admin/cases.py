@@ -16,6 +16,8 @@ from imagebank.models import (
     ProcessingStatus,
 )
 from imagebank.models.cases import ACETOWHITE_FEATURES
+from imagebank.permissions import can_see_file_names
+from imagebank.roles import Role, has_role
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 
@@ -236,9 +238,10 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return event.reason if len(event.reason) <= 80 else f"{event.reason[:79]}…"
 
 
-# Only what a person describes is editable; content, hashes and processing are facts.
+# Only what a person describes is editable; content, hashes and processing are facts. So is the
+# file name: what the bank keeps of it follows a policy (imagebank.filenames) an edit would skip.
 IMAGE_EDITABLE_FIELDS = frozenset(
-    {"step", "step_original_wording", "display_order", "original_filename", "capture_device"}
+    {"step", "step_original_wording", "display_order", "capture_device"}
 )
 
 
@@ -300,6 +303,18 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description=_("size (pixels)"))
     def dimensions(self, image: Image) -> str:
         return f"{image.width} × {image.height}" if image.width else "-"
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and can_see_file_names(request.user, obj.case):
+            return fields
+        return [name for name in fields if name != "original_filename"]
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.is_superuser or has_role(request.user, Role.CURATOR):
+            return fields
+        return tuple(name for name in fields if name != "original_filename")
 
     def has_add_permission(self, request) -> bool:
         # Uploads are validated, de-identified and stored under their hash by the service.

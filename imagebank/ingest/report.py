@@ -3,13 +3,24 @@
 Errors are what was left out (an unreadable image, a listed file that is missing, an invalid value
 in a required field); warnings are what was kept with a remark (an unknown step wording stored as
 "other", a sentinel value stored as "not assessable", a file present but not listed).
+
+The report is stored (IngestRun.report) and shown, so file names in it follow the bank's file-name
+policy (imagebank.filenames): the report learns every name it is told about — each problem's file,
+and the names readers and the writer hand to learn_names() — and, when it is serialised, writes
+the withheld ones as their stand-ins wherever they appear: in files, sources, case references and
+inside message texts. Messages are written with names in them as usual; rows and case references
+stay, so a data manager can still find a withheld file.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+
+from imagebank import filenames
 
 
 class Level(StrEnum):
@@ -49,17 +60,42 @@ class CaseResult:
     source: str = ""
 
 
+# A file name that nobody told the report about, recognised in a text by its extension: the last
+# line of defence (a name with spaces in it is only partly recognised, hence learn_names()).
+_FILE_LIKE = re.compile(
+    r"[^\s/\\“”\"'«»‘’()\[\]<>,;:|]+\.(?:jpe?g|jpe|png|tiff?|dcm|dicom|zip|xlsx|xlsm|xls|ods|csv"
+    r"|json)(?![\w-])",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class IngestReport:
     source: str = ""
     format: str = ""
     problems: list[Problem] = field(default_factory=list)
     cases: list[CaseResult] = field(default_factory=list)
+    # Names as received -> their stand-ins, for the names the policy withholds.
+    withheld_names: dict[str, str] = field(default_factory=dict, repr=False)
 
     def add(self, level: Level, message: str, **where) -> Problem:
         problem = Problem(level=level, message=str(message), **where)
+        self.learn_names(problem.file, problem.source)
         self.problems.append(problem)
         return problem
+
+    def learn_names(self, *names: str, local_patient_id: str = "") -> None:
+        """Remember file, folder or path names the report may mention, so that the ones the
+        policy withholds never reach what is stored; `local_patient_id` withholds those that
+        spell the case's patient ID too."""
+        for name in names:
+            if not name:
+                continue
+            parts = [name, *(part for part in re.split(r"[/\\]", name) if part and part != name)]
+            for part in parts:
+                shown = filenames.stored_path(part, local_patient_id=local_patient_id)
+                if shown != part:
+                    self.withheld_names.setdefault(part, shown)
 
     def error(self, message: str, **where) -> Problem:
         return self.add(Level.ERROR, message, **where)
@@ -73,6 +109,8 @@ class IngestReport:
     def extend(self, other: IngestReport) -> None:
         self.problems.extend(other.problems)
         self.cases.extend(other.cases)
+        for name, shown in other.withheld_names.items():
+            self.withheld_names.setdefault(name, shown)
 
     @property
     def errors(self) -> list[Problem]:
@@ -95,13 +133,48 @@ class IngestReport:
             "warnings": len(self.warnings),
         }
 
+    def shown_text(self) -> Callable[[str], str]:
+        """A function writing a text with every withheld name in it replaced by its stand-in."""
+        withheld = self.withheld_names
+        # Also in another case: "Listed as aaaw1.JPG, found as AAAW1.jpg".
+        lowered = {name.lower(): shown for name, shown in reversed(withheld.items())}
+        learned = None
+        if withheld:
+            # Longest first, so "Case 002/AAAW1.jpg" goes whole before "AAAW1.jpg" is looked for.
+            alternatives = "|".join(map(re.escape, sorted(withheld, key=len, reverse=True)))
+            learned = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+
+        def stand_in(match: re.Match) -> str:
+            name = match.group()
+            return withheld.get(name) or lowered.get(name.lower()) or filenames.withheld_name(name)
+
+        def shown(text: str) -> str:
+            if not text:
+                return text
+            if learned is not None:
+                text = learned.sub(stand_in, text)
+            return _FILE_LIKE.sub(lambda m: filenames.stored_name(m.group()), text)
+
+        return shown
+
     def to_dict(self) -> dict:
+        """The report as it is stored and shown: withheld file names replaced everywhere."""
+        # Sources are set on the entries after they were added (ingest_paths): learn them now.
+        self.learn_names(*{entry.source for entry in [*self.problems, *self.cases]})
+        shown = self.shown_text()
+        names = ("file", "case", "source", "message")
         return {
-            "source": self.source,
+            "source": shown(self.source),
             "format": self.format,
             "summary": self.summary(),
-            "cases": [asdict(c) for c in self.cases],
-            "problems": [asdict(p) for p in self.problems],
+            "cases": [
+                {**asdict(c), "reference": shown(c.reference), "source": shown(c.source)}
+                for c in self.cases
+            ],
+            "problems": [
+                {**asdict(p), **{name: shown(getattr(p, name)) for name in names}}
+                for p in self.problems
+            ],
         }
 
     def to_json(self) -> str:

@@ -72,6 +72,7 @@ def ingest_path(path: Path, *, site: Site, actor, report: IngestReport) -> None:
 
 
 def _ingest_readable(path: Path, name: str, site: Site, actor, report: IngestReport) -> None:
+    report.learn_names(name, path.name)  # readers name cases after them ("study 1 in …")
     reader = reader_for(path)
     if reader is None:
         report.error(

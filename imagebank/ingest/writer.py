@@ -81,6 +81,11 @@ def _with_file_attributes(
 def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> CaseResult:
     result = CaseResult(reference=item.reference, outcome=Outcome.REJECTED)
     report.cases.append(result)
+    # Every name the report may quote for this case ("Same content as …"), with the ID it must
+    # not spell (the file-name policy, imagebank.filenames).
+    report.learn_names(
+        *(image.filename for image in item.images), local_patient_id=item.local_patient_id
+    )
     if not item.metadata_valid:
         report.error(_("Case not imported: see the errors above."), case=item.reference)
         return result

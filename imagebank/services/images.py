@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from imagebank import image_processing, storage
+from imagebank import filenames, image_processing, storage
 from imagebank import vocabularies as vocab
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
@@ -75,11 +75,11 @@ def add_image(
         step_original_wording=step_original_wording,
         capture_device=capture_device,
     )
-    _fill_case_from_file(case, actor, prepared, name)
+    _fill_case_from_file(case, actor, prepared, image)
     return image
 
 
-def _fill_case_from_file(case: Case, actor, prepared: PreparedImage, filename: str) -> None:
+def _fill_case_from_file(case: Case, actor, prepared: PreparedImage, image: Image) -> None:
     """A DICOM file carries the patient's age and the year of the study: fill in what the case
     leaves empty (never overwrite what the contributor wrote)."""
     case.refresh_from_db()
@@ -96,7 +96,8 @@ def _fill_case_from_file(case: Case, actor, prepared: PreparedImage, filename: s
             case=case,
             actor=actor,
             values=values,
-            reason=_("Read from %(file)s.") % {"file": filename},
+            # The image by its position, not its file name, which reviewers must not see.
+            reason=_("Read from the file of image %(order)s.") % {"order": image.display_order},
         )
 
 
@@ -141,7 +142,7 @@ def store_prepared(
             step_original_wording=step_original_wording[:200],
             display_order=order,
             source_format=prepared.source_format,
-            original_filename=name,
+            original_filename=filenames.stored_name(name, case=case),
             capture_device=(capture_device or prepared.attributes.get("capture_device", ""))[:200],
             file=stored.key,
             content_type=prepared.content_type,

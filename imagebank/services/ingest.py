@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imagebank import filenames
 from imagebank.ingest.sources import ingest_paths
 from imagebank.models import IngestRun, Site
 from imagebank.permissions import can_contribute_to, require
@@ -68,8 +69,12 @@ def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -
     failure midway leaves the cases before it stored and the report saying so.
     """
     require(can_contribute_to(actor, site), _("You do not contribute to this site."))
+    # Names as the file-name policy allows (imagebank.filenames); of a path, its last part only.
+    shown = ", ".join(filenames.stored_name(Path(p).name) for p in paths)
     run = IngestRun.objects.create(
-        site=site, started_by=actor, source_name=(source_name or ", ".join(map(str, paths)))[:500]
+        site=site,
+        started_by=actor,
+        source_name=(filenames.stored_name(source_name) if source_name else shown)[:500],
     )
     return _finish(run, paths=paths)
 
@@ -96,7 +101,7 @@ def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> Ing
             run = IngestRun.objects.create(
                 site=site,
                 started_by=actor,
-                source_name=name,
+                source_name=filenames.stored_name(name),
                 status=IngestRun.Status.QUEUED,
                 upload_key=key,
             )

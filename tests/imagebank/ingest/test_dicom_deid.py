@@ -16,6 +16,7 @@ from django.core.management import call_command
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from imagebank.filenames import stored_name
 from imagebank.ingest import dicom_deid, dicom_files
 from imagebank.ingest.dicom_deid import ACTIONS, BASIC_PROFILE, deidentify, replacement_uid
 from imagebank.ingest.sources import ingest_paths
@@ -197,7 +198,9 @@ def test_sample_files_are_ingested_without_any_of_their_identifying_values(
     assert any(
         p.file.endswith("ctbrain2.dcm") and "Same content as" in p.message for p in report.warnings
     )
-    images = {image.original_filename: image for image in Image.objects.all()}
+    # Images are found by the name they were sent under as the file-name policy keeps it.
+    received = {stored_name(path.name): path.name for path in ACCEPTED_SAMPLES}
+    images = {received[image.original_filename]: image for image in Image.objects.all()}
     assert set(images) == {path.name for path in ACCEPTED_SAMPLES} - {"ctbrain2.dcm"}
 
     stored = everything_stored()
@@ -251,7 +254,8 @@ def test_synthetic_study_keeps_uids_consistent_and_flags_burned_in_text(site, ac
     case = Case.objects.get()
     assert (case.age_at_exam, case.exam_year) == (45, 2021)
     images = list(case.images.order_by("display_order"))
-    assert [(i.original_filename, i.step, i.burned_in_annotation) for i in images] == [
+    received = {stored_name(name): name for name in ("IM1", "IM2", "IM3")}
+    assert [(received[i.original_filename], i.step, i.burned_in_annotation) for i in images] == [
         ("IM1", "before_acetic_acid", False),
         ("IM2", "after_acetic_acid", True),
         ("IM3", "after_lugol", False),
@@ -262,7 +266,8 @@ def test_synthetic_study_keeps_uids_consistent_and_flags_burned_in_text(site, ac
     for ds, image in zip(datasets, images, strict=True):
         with default_storage.open(image.file.name) as file:
             assert file.read()[128:132] == b"DICM"
-        assert ds.PixelData == pixel_bytes((folder / image.original_filename).read_bytes())
+        sent = folder / received[image.original_filename]
+        assert ds.PixelData == pixel_bytes(sent.read_bytes())
         assert ds.BurnedInAnnotation == ("YES" if image.burned_in_annotation else "NO")
     stored = everything_stored()
     for value in [*PHI.values(), PRIVATE_VALUE, study]:
