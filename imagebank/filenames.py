@@ -154,14 +154,19 @@ def stored_name(name: str, *, local_patient_id: str = "", case: Case | None = No
         return name  # nothing, or already a stand-in: applying the policy twice changes nothing
     if not is_neutral(name):
         return withheld_name(name)
-    patient = normalise_local_id(local_patient_id)
-    # "CASE-12" is spelled by "case 12.jpg" too: compare without the punctuation as well.
-    patient_forms = {patient, re.sub(r"[\W_]+", "", patient)} - {""}
-    if patient_forms & _spans(name):
+    if spells_patient_id(name, local_patient_id):
         return withheld_name(name)
     if case is not None and _spells_case_patient(name, case):
         return withheld_name(name)
     return name
+
+
+def spells_patient_id(text: str, local_patient_id: str) -> bool:
+    """Whether a run of consecutive words and numbers of the text is the local patient ID
+    ("CASE-12" is spelled by "case 12.jpg" too: punctuation is ignored as well as spaces)."""
+    patient = normalise_local_id(local_patient_id)
+    patient_forms = {patient, re.sub(r"[\W_]+", "", patient)} - {""}
+    return bool(patient_forms & _spans(text))
 
 
 def stored_path(path: str, *, local_patient_id: str = "") -> str:

@@ -97,6 +97,12 @@ class IngestReport:
                 if shown != part:
                     self.withheld_names.setdefault(part, shown)
 
+    def learn_reference(self, reference: str, *, local_patient_id: str) -> None:
+        """A case reference stays as the source gave it (a data manager finds the case by it),
+        unless it spells the patient's ID: then it is withheld like a file name."""
+        if reference and filenames.spells_patient_id(reference, local_patient_id):
+            self.withheld_names.setdefault(reference, filenames.withheld_name(reference))
+
     def error(self, message: str, **where) -> Problem:
         return self.add(Level.ERROR, message, **where)
 

@@ -81,3 +81,14 @@ def test_the_report_in_memory_keeps_the_names_for_the_code_that_reads_it():
     report.error("AAAW1.jpg is damaged.", file="AAAW1.jpg")
     assert report.errors[0].file == "AAAW1.jpg"  # rewritten only when serialised
     assert json.loads(report.to_json())["problems"][0]["file"] == AAAW1
+
+
+def test_a_case_reference_is_withheld_only_when_it_spells_the_patient_id():
+    report = IngestReport()
+    report.learn_reference("H-1", local_patient_id="P-H1")
+    report.learn_reference("P-H1 visit", local_patient_id="P-H1")
+    report.error("Case not imported: see the errors above.", case="H-1")
+    report.error("Case not imported: see the errors above.", case="P-H1 visit")
+    kept, withheld = report.to_dict()["problems"]
+    assert kept["case"] == "H-1"
+    assert withheld["case"] == withheld_name("P-H1 visit")
