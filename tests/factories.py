@@ -1,5 +1,10 @@
 """factory_boy factories. Sites, memberships and cases go through the services, so the groups and
-permissions a test gets are the ones the real code creates."""
+permissions a test gets are the ones the real code creates.
+
+Sites get the default submission requirements (imagebank.submission): a case from `make_case`
+has the clinical details they ask for, and `add_core_images` gives it the images they ask for,
+so `make_case` + `add_core_images` is a case that can be submitted. A test about a site that
+requires nothing says so: `make_site(submission_requirements=[])`."""
 
 import io
 
@@ -52,7 +57,14 @@ def make_user_with_role(role: Role, **user_fields):
     return user
 
 
+# What the default submission requirements ask of the clinical details.
+COMPLETE_DETAILS = {"adequacy": "adequate", "transformation_zone": "type_1"}
+CORE_STEPS = ("before_acetic_acid", "after_acetic_acid", "after_lugol")
+
+
 def make_case(site=None, actor=None, local_patient_id: str = "", **values):
+    """A draft with the details the default requirements ask for; pass e.g. `adequacy=""` to
+    leave one out."""
     site = site or make_site()
     actor = actor or make_contributor(site)
     make_case.counter = getattr(make_case, "counter", 0) + 1
@@ -60,7 +72,7 @@ def make_case(site=None, actor=None, local_patient_id: str = "", **values):
         site=site,
         actor=actor,
         local_patient_id=local_patient_id or f"REG-{make_case.counter:05d}",
-        **values,
+        **{**COMPLETE_DETAILS, **values},
     )
 
 
@@ -68,8 +80,10 @@ def jpeg_upload(step: str = "before_acetic_acid", seed: int = 0, name: str = "im
     return SimpleUploadedFile(name, render_jpeg(step, seed=seed), content_type="image/jpeg")
 
 
-def add_image(case, actor, step: str = "before_acetic_acid", seed: int = 0, **kwargs):
-    data = render_jpeg(step, seed=seed)
+def add_image(
+    case, actor, step: str = "before_acetic_acid", seed: int = 0, size=(640, 480), **kwargs
+):
+    data = render_jpeg(step, seed=seed, size=size)
     return image_services.add_image(
         case=case,
         actor=actor,
@@ -78,3 +92,17 @@ def add_image(case, actor, step: str = "before_acetic_acid", seed: int = 0, **kw
         step=step,
         **kwargs,
     )
+
+
+def add_core_images(case, actor, seed: int = 0, steps=CORE_STEPS, size=(160, 120)) -> list:
+    """An image of each core step (before and after acetic acid, after Lugol's iodine), processed
+    at once as the worker would, so the case can be submitted."""
+    from imagebank.tasks import process_image  # tasks import services: import late
+
+    images = []
+    for offset, step in enumerate(steps):
+        image = add_image(case, actor, step, seed=seed * 10 + offset, size=size)
+        process_image(image.pk)
+        image.refresh_from_db()
+        images.append(image)
+    return images

@@ -1,11 +1,14 @@
 """Admin of sites, memberships, subjects and their object permissions."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
+from imagebank import submission
 from imagebank.models import (
     Site,
     SiteGroupObjectPermission,
@@ -30,6 +33,44 @@ class MembershipOfSiteInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = _("members (add them from the site membership page)")
 
 
+class SiteAdminForm(forms.ModelForm):
+    """The site, with what its cases need before they are submitted as boxes to tick."""
+
+    submission_requirements = forms.MultipleChoiceField(
+        label=_("Required to submit a case"),
+        choices=submission.requirement_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(submission.DEFAULT_REQUIREMENTS),
+        help_text=_(
+            "What a case of this site must have before its contributors can submit it for "
+            "review. The default: adequacy, the transformation zone type or the VIA result, and "
+            "images before and after acetic acid and after Lugol's iodine. A VIA site without "
+            "Lugol's iodine ticks “Images before and after acetic acid” instead of the three "
+            "steps. Tick none to require nothing."
+        ),
+    )
+
+    class Meta:
+        model = Site
+        fields = (
+            "slug",
+            "name",
+            "country",
+            "clinical_setting",
+            "devices",
+            "submission_requirements",
+        )
+
+    def clean_submission_requirements(self) -> list[str]:
+        try:
+            return submission.validate_requirements(
+                list(self.cleaned_data.get("submission_requirements") or [])
+            )
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["submission_requirements"]) from error
+
+
 @admin.register(Site)
 class SiteAdmin(GuardedModelAdmin):
     list_display = (
@@ -46,12 +87,14 @@ class SiteAdmin(GuardedModelAdmin):
     search_fields = ("name", "slug")
     list_select_related = ("contributors_group",)
     date_hierarchy = "created_at"
+    form = SiteAdminForm
     fields = (
         "slug",
         "name",
         "country",
         "clinical_setting",
         "devices",
+        "submission_requirements",
         "contributors_group",
         "created_at",
     )
@@ -95,6 +138,7 @@ class SiteAdmin(GuardedModelAdmin):
             country=obj.country,
             clinical_setting=obj.clinical_setting,
             devices=obj.devices,
+            submission_requirements=obj.submission_requirements,
         )
         obj.pk = created.pk
         obj.contributors_group = created.contributors_group

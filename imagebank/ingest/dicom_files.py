@@ -78,20 +78,21 @@ def _text(header: Dataset, keyword: str) -> str:
     return " ".join(str(value or "").split())
 
 
-def _step(header: Dataset, name: str, reference: str, report: IngestReport) -> tuple[str, str]:
-    """The step code read from the header's descriptions, and no original wording."""
+def _step(header: Dataset, name: str, reference: str, report: IngestReport) -> tuple[str, bool]:
+    """The step code read from the header's descriptions, and whether it was only a stand-in
+    ("other") because no description named a step."""
     wordings = [text for text in (_text(header, k) for k in STEP_ATTRIBUTES) if text]
     for wording in wordings:
         term = vocab.EXAMINATION_STEP.lookup(wording)
         if term is not None:
-            return term.code, ""
+            return term.code, False
     if not wordings:
         report.warning(
             _("No series description or comment names the examination step: stored as “other”."),
             file=name,
             case=reference,
         )
-        return "other", ""
+        return "other", True
     # The free text a step is read from is removed by the de-identification profile: it can hold
     # anything a person typed, so a wording the vocabulary does not know is neither kept nor
     # quoted in the report (which is stored too).
@@ -103,7 +104,7 @@ def _step(header: Dataset, name: str, reference: str, report: IngestReport) -> t
         file=name,
         case=reference,
     )
-    return "other", ""
+    return "other", True
 
 
 def _instance_number(header: Dataset) -> int | None:
@@ -122,12 +123,13 @@ def _stand_in_id(uid: str) -> str:
 def _image(
     path: Path, name: str, header: Dataset, reference: str, report: IngestReport
 ) -> ImageItem:
-    step, wording = _step(header, name, reference, report)
+    step, stand_in = _step(header, name, reference, report)
     return ImageItem(
         filename=name,
         read=path.read_bytes,
         step=step,
-        step_original_wording=wording,
+        # No description named the step: "other" stands in until the contributor sets it.
+        step_is_guess=stand_in,
         display_order=_instance_number(header),
     )
 

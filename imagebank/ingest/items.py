@@ -11,6 +11,8 @@ class ImageItem:
     read: Callable[[], bytes]  # reads the bytes when the writer needs them, not before
     step: str  # a code of vocabularies.EXAMINATION_STEP
     step_original_wording: str = ""
+    # The source did not say the step: the one given is a stand-in the contributor must check.
+    step_is_guess: bool = False
     display_order: int | None = None
     capture_device: str = ""
     row: int | None = None  # the source row that listed it, if any

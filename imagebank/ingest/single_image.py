@@ -27,5 +27,7 @@ def read(path: Path, report: IngestReport) -> Iterator[CaseItem]:
     yield CaseItem(
         reference=path.name,
         local_patient_id=path.stem,
-        images=[ImageItem(filename=path.name, read=path.read_bytes, step="other")],
+        images=[
+            ImageItem(filename=path.name, read=path.read_bytes, step="other", step_is_guess=True)
+        ],
     )

@@ -231,6 +231,7 @@ def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result
                     display_order=None,
                     step_original_wording=image.step_original_wording,
                     capture_device=image.capture_device,
+                    step_is_guess=image.step_is_guess,
                 )
         except ValidationError as error:
             result.images_left_out += 1

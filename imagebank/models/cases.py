@@ -234,6 +234,7 @@ class CaseEvent(models.Model):
         EDITED = "edited", _("Metadata edited")
         IMAGE_ADDED = "image_added", _("Image added")
         IMAGE_REMOVED = "image_removed", _("Image removed")
+        IMAGES_ARRANGED = "images_arranged", _("Image steps or order changed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

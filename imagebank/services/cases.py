@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -164,6 +165,26 @@ def clean_source_reference(reference: str, local_patient_id: str) -> str:
     return reference
 
 
+def _clean_edited_reference(case: Case, reference: str) -> str:
+    """A reference edited after creation: the local patient ID is no longer known, so only the
+    length is checked as at creation, and the reference is refused when it, or one of its words,
+    is the patient's ID itself (it gives the subject's pseudonym)."""
+    cleaned = clean_source_reference(reference, local_patient_id="")
+    words = {cleaned, *re.split(r"[\s,;:()\[\]#]+", cleaned)}
+    if any(
+        word and pseudonym_for(case.site.slug, word) == case.subject.pseudonym for word in words
+    ):
+        raise ValidationError(
+            {
+                "source_reference": _(
+                    "The case reference contains the patient's ID, which the bank never stores: "
+                    "give the case another reference."
+                )
+            }
+        )
+    return cleaned
+
+
 @transaction.atomic
 def create_case(
     *, site: Site, actor, local_patient_id: str, source_reference: str = "", **values: Any
@@ -187,17 +208,31 @@ def create_case(
 
 
 @transaction.atomic
-def update_case(*, case: Case, actor, values: dict[str, Any], reason: str = "") -> Case:
-    """The one path through which every metadata edit passes; each change is audited."""
+def update_case(
+    *,
+    case: Case,
+    actor,
+    values: dict[str, Any],
+    reason: str = "",
+    source_reference: str | None = None,
+) -> Case:
+    """The one path through which every metadata edit passes; each change is audited.
+
+    `source_reference` (None: left as it is) changes the contributor's own case reference.
+    """
     case = Case.objects.select_for_update().get(pk=case.pk)
     require(
         can_edit_case(actor, case), _("This case cannot be changed by you in its current state.")
     )
     cleaned = clean_clinical_fields(values)
-    audited = (*CLINICAL_FIELDS, *DERIVED_FIELDS)
+    if source_reference is not None:
+        cleaned_reference = _clean_edited_reference(case, source_reference)
+    audited = (*CLINICAL_FIELDS, *DERIVED_FIELDS, "source_reference")
     before = {field: getattr(case, field) for field in audited}
     for field, new in cleaned.items():
         setattr(case, field, new)
+    if source_reference is not None:
+        case.source_reference = cleaned_reference
     if "swede_total" not in cleaned and any(
         before[field] != getattr(case, field) for field in vocab.SWEDE_COMPONENTS
     ):
@@ -241,21 +276,25 @@ def transition_case(*, case: Case, to_state: str, actor=None, reason: str = "") 
 
 @transaction.atomic
 def submit_case(*, case: Case, actor) -> Case:
-    """Hand a case to review: it must have images, all processed, and then quality checks run."""
+    """Hand a case to review: it must have images, all processed, and whatever its site requires
+    (Site.submission_requirements); then quality checks run."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     require(can_edit_case(actor, case), _("This case cannot be submitted by you in its state."))
+    from imagebank import submission  # it reads CLINICAL_FIELDS from here: import late
+
     images = case.images.all()
+    errors: dict[str, list[str]] = {}
     if not images.exists():
-        raise ValidationError({"images": _("Add at least one image before submitting.")})
-    if images.exclude(processing_status=ProcessingStatus.DONE).exists():
-        raise ValidationError(
-            {
-                "images": _(
-                    "Some images are still being processed or failed; wait, or remove the "
-                    "failed ones."
-                )
-            }
-        )
+        errors["images"] = [_("Add at least one image before submitting.")]
+    elif images.exclude(processing_status=ProcessingStatus.DONE).exists():
+        errors["images"] = [
+            _("Some images are still being processed or failed; wait, or remove the failed ones.")
+        ]
+    # Everything the site requires and the case lacks, named at once (see imagebank.submission).
+    for missing in submission.missing_for(case):
+        errors.setdefault(missing.code, []).append(missing.message)
+    if errors:
+        raise ValidationError(errors)
     case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
     from imagebank.tasks import run_quality_checks  # tasks import services: import late
 

@@ -1,5 +1,6 @@
 import contextlib
 import os
+from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
@@ -42,8 +43,11 @@ def add_image(
     display_order: int | None = None,
     step_original_wording: str = "",
     capture_device: str = "",
+    step_is_guess: bool = False,
 ) -> Image:
     """Validate an upload, store it under its hash, and queue its previews.
+
+    `step_is_guess`: the step was guessed (from the file order), not confirmed by the contributor.
 
     The file is checked completely before anything is written; the row is created in one
     transaction, and the processing task is queued only once that transaction has committed.
@@ -74,6 +78,7 @@ def add_image(
         display_order=display_order,
         step_original_wording=step_original_wording,
         capture_device=capture_device,
+        step_is_guess=step_is_guess,
     )
     _fill_case_from_file(case, actor, prepared, image)
     return image
@@ -111,6 +116,7 @@ def store_prepared(
     display_order: int | None = None,
     step_original_wording: str = "",
     capture_device: str = "",
+    step_is_guess: bool = False,
 ) -> Image:
     """Store an already checked and de-identified image in a case (see ingest.prepared)."""
     require(
@@ -139,6 +145,7 @@ def store_prepared(
         image = Image.objects.create(
             case=case,
             step=step,
+            step_is_guess=step_is_guess,
             step_original_wording=step_original_wording[:200],
             display_order=order,
             source_format=prepared.source_format,
@@ -203,3 +210,124 @@ def remove_image(*, image: Image, actor) -> None:
         },
     )
     image.delete()
+
+
+# --- steps and order ----------------------------------------------------------------------------
+
+# The largest value Image.display_order holds (a PositiveSmallIntegerField).
+_MAX_ORDER = 32767
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a contributor sets for one image: its step (None: left as it is) and its position in
+    the case, from 1 (None: it keeps its place among the images not given a position)."""
+
+    step: str | None = None
+    order: int | None = None
+
+
+def _final_orders(images: list[Image], placements: dict[int, Placement]) -> dict[int, int]:
+    """Image pk → display order, 1..n: the placed images at their positions, the others filling
+    the free positions in the order they had."""
+    count = len(images)
+    wanted = {pk: p.order for pk, p in placements.items() if p.order is not None}
+    errors = [
+        _("Image %(image)s: give a position from 1 to %(count)s.")
+        % {"image": _shown_number(images, pk), "count": count}
+        for pk, order in wanted.items()
+        if not 1 <= order <= count
+    ]
+    taken = sorted(wanted.values())
+    repeated = sorted({order for order in taken if taken.count(order) > 1})
+    if repeated:
+        errors.append(
+            _("Two images cannot share a position: %(orders)s.")
+            % {"orders": ", ".join(map(str, repeated))}
+        )
+    if errors:
+        raise ValidationError({"display_order": errors})
+    free = iter(order for order in range(1, count + 1) if order not in set(taken))
+    return {image.pk: wanted.get(image.pk) or next(free) for image in images}
+
+
+def _shown_number(images: list[Image], pk: int) -> int:
+    """The number the case page shows an image under (its position now), for messages."""
+    return next((position for position, image in enumerate(images, start=1) if image.pk == pk), pk)
+
+
+def _move(images: list[Image], orders: dict[int, int]) -> None:
+    """Write the new orders in two steps, so that no two images ever hold one position: each
+    moved image first goes to a position nobody holds or will hold, then to its own (a swap
+    passes on PostgreSQL, which checks the unique constraint row by row)."""
+    moved = [image for image in images if image.display_order != orders[image.pk]]
+    used = {image.display_order for image in images} | set(orders.values())
+    spare = (order for order in range(1, _MAX_ORDER + 1) if order not in used)
+    for image, parked in zip(moved, spare, strict=False):
+        Image.objects.filter(pk=image.pk).update(display_order=parked)
+    for image in moved:
+        Image.objects.filter(pk=image.pk).update(display_order=orders[image.pk])
+
+
+@transaction.atomic
+def arrange_images(*, case: Case, actor, placements: dict[int, Placement]) -> list[Image]:
+    """Set the steps and the order of a case's images, while the case is the contributor's.
+
+    A step given is a step confirmed: it clears the image's "guessed" flag even when it is the
+    step already there. All or nothing, audited as one event naming each image's changes.
+    Returns the case's images in their new order.
+    """
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    require(
+        can_edit_case(actor, case),
+        _("The images can be changed only while the case is a draft or returned."),
+    )
+    images = list(case.images.order_by("display_order", "pk"))
+    by_pk = {image.pk: image for image in images}
+    strangers = sorted(set(placements) - set(by_pk))
+    if strangers:
+        raise ValidationError(
+            {
+                "images": _(
+                    "Not images of this case (removed meanwhile?): %(images)s. Reload the page."
+                )
+                % {"images": ", ".join(map(str, strangers))}
+            }
+        )
+    bad_steps = [
+        _("Image %(image)s: “%(step)s” is not an examination step.")
+        % {"image": _shown_number(images, pk), "step": placement.step}
+        for pk, placement in placements.items()
+        if placement.step is not None and placement.step not in vocab.EXAMINATION_STEP
+    ]
+    if bad_steps:
+        raise ValidationError({"step": bad_steps})
+    orders = _final_orders(images, placements)
+
+    changes: dict[str, dict] = {}
+    for image in images:
+        placement = placements.get(image.pk, Placement())
+        change: dict[str, dict] = {}
+        if placement.step is not None and placement.step != image.step:
+            change["step"] = {"from": image.step, "to": placement.step}
+        if placement.step is not None and image.step_is_guess:
+            change["step_is_guess"] = {"from": True, "to": False}
+        if orders[image.pk] != image.display_order:
+            change["order"] = {"from": image.display_order, "to": orders[image.pk]}
+        if change:
+            changes[str(image.pk)] = change
+    if not changes:
+        return images
+
+    _move(images, orders)
+    for image in images:
+        change = changes.get(str(image.pk), {})
+        fields = {}
+        if "step" in change:
+            fields["step"] = change["step"]["to"]
+        if "step_is_guess" in change:
+            fields["step_is_guess"] = False
+        if fields:
+            Image.objects.filter(pk=image.pk).update(**fields)
+    record_image_event(case, actor, CaseEvent.Kind.IMAGES_ARRANGED, {"images": changes})
+    return list(case.images.order_by("display_order"))

@@ -4,13 +4,27 @@ from guardian.shortcuts import assign_perm
 
 from imagebank.models import Site, SiteMembership, SiteRole
 from imagebank.roles import SITE_CONTRIBUTOR_PERMISSIONS, Role, site_contributors_group_name
+from imagebank.submission import DEFAULT_REQUIREMENTS, validate_requirements
 
 
 @transaction.atomic
 def create_site(
-    *, slug: str, name: str, country: str, clinical_setting: str, devices: list[str] | None = None
+    *,
+    slug: str,
+    name: str,
+    country: str,
+    clinical_setting: str,
+    devices: list[str] | None = None,
+    submission_requirements: list[str] | None = None,
 ) -> Site:
-    """A site with its own contributors group holding its object permissions."""
+    """A site with its own contributors group holding its object permissions.
+
+    `submission_requirements` (codes of imagebank.submission; None: the default) is what the
+    site's cases need before they are submitted; an empty list requires nothing.
+    """
+    requirements = validate_requirements(
+        list(DEFAULT_REQUIREMENTS) if submission_requirements is None else submission_requirements
+    )
     group = Group.objects.create(name=site_contributors_group_name(slug))
     site = Site(
         slug=slug,
@@ -18,6 +32,7 @@ def create_site(
         country=country.upper(),
         clinical_setting=clinical_setting,
         devices=list(devices or []),
+        submission_requirements=requirements,
         contributors_group=group,
     )
     site.full_clean()

@@ -19,6 +19,7 @@ from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     PASSWORD,
+    add_core_images,
     add_image,
     jpeg_upload,
     make_case,
@@ -42,10 +43,10 @@ def case_url(case, suffix: str = "") -> str:
 
 
 def submitted_case(site, actor, django_capture_on_commit_callbacks):
-    """A case with one processed image, handed to review (quality checks not yet run)."""
+    """A complete case with a processed image of each core step, handed to review (quality
+    checks not yet run)."""
     case = make_case(site=site, actor=actor)
-    with django_capture_on_commit_callbacks(execute=True):
-        add_image(case, actor)
+    add_core_images(case, actor)
     return case_services.submit_case(case=case, actor=actor)
 
 
@@ -172,7 +173,7 @@ def test_reviewer_sees_submitted_cases_but_not_drafts(
     assert client.get(f"/api/images/{two_sites['a']['image'].pk}/").status_code == 404
 
     images = client.get(case_url(submitted, "images/")).json()
-    assert len(images) == 1
+    assert len(images) == 3
     assert client.get(f"/api/images/{images[0]['id']}/").status_code == 200
 
     # Seeing is not editing: the services refuse, with their message.
@@ -185,7 +186,7 @@ def test_reviewer_sees_submitted_cases_but_not_drafts(
         format="multipart",
     )
     assert upload.status_code == 403
-    assert submitted.images.count() == 1
+    assert submitted.images.count() == 3
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_list_filters_by_state_and_site(two_sites, django_capture_on_commit_call
     assert [case["id"] for case in drafts] == [two_sites["a"]["case"].pk]
     sent = client.get(CASES, {"state": "submitted"}).json()["results"]
     assert [case["id"] for case in sent] == [submitted.pk]
-    assert sent[0]["image_count"] == 1
+    assert sent[0]["image_count"] == 3
     assert client.get(CASES, {"state": "lost"}).status_code == 400
     assert client.get(CASES, {"site": "abc"}).status_code == 400
 
@@ -384,13 +385,26 @@ def test_unknown_step_is_a_400_naming_the_field(two_sites):
 
 @pytest.mark.django_db
 def test_create_upload_process_and_fetch_preview(local_storage, django_capture_on_commit_callbacks):
-    site = make_site()
+    # A VIA site without Lugol's iodine: images before and after acetic acid are enough.
+    site = make_site(
+        submission_requirements=[
+            "adequacy",
+            "transformation_zone_or_via_result",
+            "acetic_acid_steps",
+        ]
+    )
     user = make_contributor(site)
     client = client_for(user)
 
     created = client.post(
         CASES,
-        {"site": site.pk, "local_patient_id": "REG 2024/118", "age_at_exam": 35},
+        {
+            "site": site.pk,
+            "local_patient_id": "REG 2024/118",
+            "age_at_exam": 35,
+            "adequacy": "adequate",
+            "via_result": "negative",
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()

@@ -11,6 +11,7 @@ from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services.cases import DERIVED_FIELDS, update_case
 from tests.factories import (
+    add_core_images,
     add_image,
     make_case,
     make_contributor,
@@ -51,11 +52,11 @@ def kinds(case) -> list[str]:
 
 
 @pytest.fixture
-def processed_case(site, contributor, django_capture_on_commit_callbacks):
-    """A draft with one image whose processing has run."""
+def processed_case(site, contributor):
+    """A draft with what the default requirements ask for: the details and one processed image
+    of each core step."""
     case = make_case(site=site, actor=contributor)
-    with django_capture_on_commit_callbacks(execute=True):
-        add_image(case, contributor)
+    add_core_images(case, contributor)
     return case
 
 

@@ -11,7 +11,14 @@ from rest_framework.authtoken.models import Token
 from imagebank import storage
 from imagebank.roles import Role
 from imagebank.services import cases as case_services
-from tests.factories import add_image, make_case, make_contributor, make_site, make_user_with_role
+from tests.factories import (
+    add_core_images,
+    add_image,
+    make_case,
+    make_contributor,
+    make_site,
+    make_user_with_role,
+)
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.
@@ -89,6 +96,10 @@ def test_reviewer_fetches_submitted_cases_files_only(processed, django_capture_o
     reviewer = signed_in(make_user_with_role(Role.REVIEWER))
     assert reviewer.get(file_url(processed["image"])).status_code == 404  # still a draft
 
+    # The rest of what the site requires before the case can be submitted.
+    add_core_images(
+        processed["case"], processed["user"], steps=("before_acetic_acid", "after_acetic_acid")
+    )
     case_services.submit_case(case=processed["case"], actor=processed["user"])
     assert reviewer.get(file_url(processed["image"])).status_code == 200
 

@@ -16,7 +16,7 @@ from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.tasks import process_image, run_quality_checks
-from tests.factories import make_case, make_contributor, make_site
+from tests.factories import add_core_images, make_case, make_contributor, make_site
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.
@@ -225,10 +225,9 @@ def recording_check():
 
 
 @pytest.fixture
-def submitted_case(case, contributor, django_capture_on_commit_callbacks):
-    """A submitted case whose quality-check task has not run yet."""
-    with django_capture_on_commit_callbacks(execute=True):
-        upload(case, contributor, render_jpeg("after_acetic_acid", size=(64, 48)))
+def submitted_case(case, contributor):
+    """A complete case, submitted, whose quality-check task has not run yet."""
+    add_core_images(case, contributor, size=(64, 48))
     return case_services.submit_case(case=case, actor=contributor)
 
 

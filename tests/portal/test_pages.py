@@ -10,6 +10,7 @@ from imagebank.models import Case, CaseEvent, Image, Subject
 from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
+    add_core_images,
     add_image,
     make_case,
     make_contributor,
@@ -57,8 +58,7 @@ def processed_case_b(site_b, django_capture_on_commit_callbacks):
 
 def submitted_case(site, actor, django_capture_on_commit_callbacks) -> Case:
     case = make_case(site, actor)
-    with django_capture_on_commit_callbacks(execute=True):
-        add_image(case, actor, "after_acetic_acid", seed=11)
+    add_core_images(case, actor, seed=11)
     with django_capture_on_commit_callbacks(execute=True):
         case_services.submit_case(case=Case.objects.get(pk=case.pk), actor=actor)
     return Case.objects.get(pk=case.pk)
@@ -326,8 +326,7 @@ def test_submit_from_the_page_then_edit_is_refused(
     client, site_a, contributor_a, django_capture_on_commit_callbacks
 ):
     case = make_case(site_a, contributor_a, age_at_exam=30)
-    with django_capture_on_commit_callbacks(execute=True):
-        add_image(case, contributor_a, "after_acetic_acid", seed=8)
+    add_core_images(case, contributor_a, seed=8)
     client.force_login(contributor_a)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(case_url(case, "submit"))
@@ -341,7 +340,7 @@ def test_submit_from_the_page_then_edit_is_refused(
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.age_at_exam == 30
-    assert case.images.count() == 1
+    assert case.images.count() == 3
     page = client.get(case_url(case)).content.decode()
     assert case_url(case, "edit") not in page
     assert case_url(case, "submit") not in page

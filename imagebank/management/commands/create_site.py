@@ -1,4 +1,5 @@
-"""`manage.py create_site SLUG --name NAME --country CODE`: a site with its contributors group."""
+"""`manage.py create_site SLUG --name NAME --country CODE [--require CODE …]`: a site with its
+contributors group, and what its cases need before they are submitted."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -6,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from imagebank import vocabularies as vocab
 from imagebank.models import Site
 from imagebank.services.sites import create_site
+from imagebank.submission import DEFAULT_REQUIREMENTS, REQUIREMENTS
 
 
 class Command(BaseCommand):
@@ -22,10 +24,27 @@ class Command(BaseCommand):
             help="clinical setting",
         )
         parser.add_argument("--device", action="append", default=[], help="repeat for several")
+        parser.add_argument(
+            "--require",
+            action="append",
+            metavar="CODE",
+            help=(
+                "what a case needs before it is submitted; repeat for several (default: "
+                f"{' '.join(DEFAULT_REQUIREMENTS)}). Codes: {', '.join(REQUIREMENTS)}"
+            ),
+        )
+        parser.add_argument(
+            "--require-nothing",
+            action="store_true",
+            help="cases need nothing (but images) before they are submitted",
+        )
 
     def handle(self, *args, **options):
         if Site.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"A site '{options['slug']}' exists already.")
+        if options["require"] and options["require_nothing"]:
+            raise CommandError("Give --require or --require-nothing, not both.")
+        requirements = [] if options["require_nothing"] else options["require"]
         try:
             site = create_site(
                 slug=options["slug"],
@@ -33,6 +52,7 @@ class Command(BaseCommand):
                 country=options["country"],
                 clinical_setting=options["setting"],
                 devices=options["device"],
+                submission_requirements=requirements,
             )
         except ValidationError as error:
             raise CommandError(
@@ -41,3 +61,5 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Created site {site.slug}: {site.name} ({site.country})")
         )
+        required = ", ".join(site.submission_requirements) or "nothing"
+        self.stdout.write(f"Required to submit a case: {required}")

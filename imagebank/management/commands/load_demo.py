@@ -108,6 +108,7 @@ class Command(BaseCommand):
                 site=site,
                 actor=contributor,
                 local_patient_id=spec.local_patient_id,
+                source_reference=spec.source_reference,
                 **spec.metadata,
             )
             for order, (step, jpeg) in enumerate(jpegs, start=1):
@@ -119,6 +120,7 @@ class Command(BaseCommand):
                     filename=f"IMG_{spec.seed:03d}{order}.jpg",
                     step=step,
                     capture_device=site.devices[0] if site.devices else "",
+                    step_is_guess=spec.steps_guessed,
                 )
                 process_image(image.pk)
                 created["image"] += 1
