@@ -38,6 +38,7 @@ from imagebank.serializers import (
     CaseCreateSerializer,
     CaseSerializer,
     CaseUpdateSerializer,
+    ImagePlacementSerializer,
     ImageSerializer,
     ImageUploadSerializer,
     SiteSerializer,
@@ -117,6 +118,19 @@ class SiteViewSet(_BankAPIMixin, viewsets.ReadOnlyModelViewSet):
                 "site", OpenApiTypes.INT, description=gettext_lazy("Only this site's cases.")
             ),
             OpenApiParameter("state", OpenApiTypes.STR, enum=CaseState.values),
+            OpenApiParameter(
+                "search",
+                OpenApiTypes.STR,
+                description=gettext_lazy(
+                    "Cases whose source reference contains this text (any case), or whose "
+                    "number it is."
+                ),
+            ),
+            OpenApiParameter(
+                "source_reference",
+                OpenApiTypes.STR,
+                description=gettext_lazy("Cases with exactly this source reference (any case)."),
+            ),
         ]
     ),
     create=extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer}),
@@ -155,6 +169,12 @@ class CaseViewSet(
                     {"state": [_("“%(state)s” is not a case state.") % {"state": state}]}
                 )
             cases = cases.filter(state=state)
+        search = request.query_params.get("search", "").strip()
+        if search:
+            cases = cases.filter(selectors.case_search(search))
+        reference = request.query_params.get("source_reference")
+        if reference is not None and reference.strip():
+            cases = cases.filter(source_reference__iexact=" ".join(reference.split()))
         page = self.paginate_queryset(cases)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
@@ -180,10 +200,16 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         reason = values.pop("reason", "")
+        # PUT replaces the reference too (omitted: none); PATCH leaves it unless it is sent.
+        reference = values.pop("source_reference", None if partial else "")
         if not partial:
             values = {**_CLINICAL_DEFAULTS, **values}
         case = case_services.update_case(
-            case=case, actor=request.user, values=values, reason=reason
+            case=case,
+            actor=request.user,
+            values=values,
+            reason=reason,
+            source_reference=reference,
         )
         return Response(self._represent(case))
 
@@ -194,7 +220,8 @@ class CaseViewSet(
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        """Hand the case to review; every image must be processed."""
+        """Hand the case to review; every image must be processed, and the case must have what
+        its site requires: a 400 names each missing item by its requirement code."""
         case = case_services.submit_case(case=self.get_object(), actor=request.user)
         return Response(self._represent(case))
 
@@ -237,13 +264,17 @@ class CaseViewSet(
 
 
 @extend_schema(tags=["images"])
+@extend_schema_view(
+    partial_update=extend_schema(request=ImagePlacementSerializer, responses=ImageSerializer)
+)
 class ImageViewSet(
     _BankAPIMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """One image; removing it is allowed while its case is in the contributor's hands."""
+    """One image; changing its step or position, or removing it, is allowed while its case is in
+    the contributor's hands."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = ImageSerializer
@@ -252,6 +283,25 @@ class ImageViewSet(
         if _fake(self):
             return Image.objects.none()
         return selectors.images_for_user(self.request.user)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        """Set the step (which confirms it) and/or the position of the image; the service
+        checks that the case is editable by the user, as the case page does."""
+        image = self.get_object()
+        placement = ImagePlacementSerializer(data=request.data)
+        placement.is_valid(raise_exception=True)
+        values = placement.validated_data
+        image_services.arrange_images(
+            case=image.case,
+            actor=request.user,
+            placements={
+                image.pk: image_services.Placement(
+                    step=values.get("step"), order=values.get("display_order")
+                )
+            },
+        )
+        image.refresh_from_db()
+        return Response(ImageSerializer(image, context=self.get_serializer_context()).data)
 
     def perform_destroy(self, instance: Image) -> None:
         image_services.remove_image(image=instance, actor=self.request.user)

@@ -18,6 +18,8 @@ from rest_framework.response import Response
 
 from imagebank import selectors
 from imagebank.api import _BankAPIMixin, _fake
+from imagebank.ingest.accepted import check_import_file
+from imagebank.ingest.run_outcome import run_outcome
 from imagebank.models import Image, IngestRun
 from imagebank.permissions import can_contribute_to
 from imagebank.services.ingest import run_ingest
@@ -27,10 +29,34 @@ MAX_KNOWN_QUERY = 10_000
 
 
 class IngestRunSerializer(serializers.ModelSerializer):
+    outcome = serializers.SerializerMethodField(
+        help_text=_(
+            "What the run came to: queued, running, failed, done, done_with_errors, "
+            "nothing_imported or nothing_new (derived from status and the report's summary)."
+        )
+    )
+    outcome_label = serializers.SerializerMethodField(help_text=_("The outcome in words."))
+
     class Meta:
         model = IngestRun
-        fields = ["id", "site", "source_name", "status", "started_at", "finished_at", "report"]
+        fields = [
+            "id",
+            "site",
+            "source_name",
+            "status",
+            "outcome",
+            "outcome_label",
+            "started_at",
+            "finished_at",
+            "report",
+        ]
         read_only_fields = fields
+
+    def get_outcome(self, run: IngestRun) -> str:
+        return run_outcome(run.status, run.summary).code
+
+    def get_outcome_label(self, run: IngestRun) -> str:
+        return str(run_outcome(run.status, run.summary).label)
 
 
 class IngestUploadSerializer(serializers.Serializer):
@@ -73,6 +99,8 @@ class IngestViewSet(
     def create(self, request, *args, **kwargs):
         """Import one file (ZIP of an IARC folder or a case package, DICOM, JPEG, PNG, TIFF).
 
+        Any other file (by its extension and first bytes) is refused with a 400 naming it.
+
         The import runs while the request waits and answers with its report; each case is stored
         with all its valid images or not at all, and files already in the site are skipped.
         """
@@ -92,6 +120,9 @@ class IngestViewSet(
                     ]
                 }
             )
+        # The kinds the import page offers, by name and first bytes: anything else is a 400
+        # naming the file, and no run is made for it.
+        check_import_file(sent, sent.name or "")
         name = os.path.basename(sent.name or "upload")
         with tempfile.TemporaryDirectory(prefix="api-ingest-") as folder:
             path = Path(folder) / name

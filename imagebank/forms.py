@@ -12,9 +12,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from imagebank import vocabularies as vocab
+from imagebank.ingest.accepted import ACCEPT_ATTRIBUTE, check_import_file
 from imagebank.lifecycle import CaseState
-from imagebank.models import Case, Site
+from imagebank.models import Case, Image, Site
 from imagebank.models.cases import ACETOWHITE_FEATURES
+from imagebank.services.cases import SOURCE_REFERENCE_MAX_LENGTH
+from imagebank.services.images import Placement
 
 # Groups of clinical fields as a colposcopist fills them in, in IFCPC 2011 order.
 FIELDSETS: list[tuple[str, str, list[str]]] = [
@@ -82,14 +85,48 @@ ACCEPTED_IMAGE_TYPES = "image/jpeg,image/png,image/tiff,.dcm,application/dicom"
 CLOCK_HOURS = [(hour, str(hour)) for hour in range(1, 13)]
 
 
+class _NeededBoundField(forms.BoundField):
+    """Marks the label of a field the case's site needs before the case is submitted."""
+
+    def label_tag(self, contents=None, attrs=None, label_suffix=None, tag=None):
+        if self.name in getattr(self.form, "needed_to_submit", ()):
+            attrs = {**(attrs or {})}
+            attrs["class"] = f"{attrs.get('class', '')} needed".strip()
+        return super().label_tag(contents, attrs, label_suffix, tag)
+
+
+def source_reference_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Your case reference"),
+        max_length=SOURCE_REFERENCE_MAX_LENGTH,
+        required=False,
+        help_text=_(
+            "Your own name or number for this examination (e.g. “Case 002” of your export or "
+            "register), so you can find it again. Never the patient's ID or name: reviewers "
+            "see it."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class CaseMetadataForm(forms.Form):
-    """The clinical metadata of a case, used to create it and to edit it."""
+    """The clinical metadata of a case, used to create it and to edit it.
+
+    `needed_to_submit`: the fields the site requires before the case is submitted, each with
+    what to say beside it (imagebank.submission.fields_needed_by); they stay optional for saving
+    a draft, and are marked as needed.
+    """
 
     required_css_class = "required"
+    bound_field_class = _NeededBoundField
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, needed_to_submit: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.needed_to_submit = dict(needed_to_submit or {})
+        self.fields["source_reference"] = source_reference_field()
         for name in FORM_CLINICAL_FIELDS:
             self.fields[name] = self._field_for(name)
         self.fields["notes"].widget = forms.Textarea(attrs={"rows": 4})
@@ -98,6 +135,10 @@ class CaseMetadataForm(forms.Form):
         self.fields["swede_total"].help_text = _(
             "Filled in from the five components when all are given; leave it empty then."
         )
+        for name, note in self.needed_to_submit.items():
+            if name in self.fields:
+                help_text = self.fields[name].help_text
+                self.fields[name].help_text = f"{note} {help_text}" if help_text else note
 
     @staticmethod
     def _field_for(name: str) -> forms.Field:
@@ -135,9 +176,15 @@ class CaseMetadataForm(forms.Form):
         values["notes"] = values["notes"] or ""
         return values
 
+    def source_reference(self) -> str:
+        return self.cleaned_data.get("source_reference") or ""
+
     @classmethod
     def initial_from(cls, case: Case) -> dict[str, Any]:
-        return {name: getattr(case, name) for name in FORM_CLINICAL_FIELDS}
+        return {
+            "source_reference": case.source_reference,
+            **{name: getattr(case, name) for name in FORM_CLINICAL_FIELDS},
+        }
 
 
 class NewCaseForm(CaseMetadataForm):
@@ -157,8 +204,8 @@ class NewCaseForm(CaseMetadataForm):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
-        # Both come first on the page; the base form added the clinical fields after them.
-        self.order_fields(["site", "local_patient_id", *FORM_CLINICAL_FIELDS])
+        # These come first on the page; the base form added the clinical fields after them.
+        self.order_fields(["site", "local_patient_id", "source_reference", *FORM_CLINICAL_FIELDS])
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -182,10 +229,13 @@ class MultipleImageField(forms.FileField):
 
 
 class ImageUploadForm(forms.Form):
-    """Images with their examination steps.
+    """Images with their examination steps, and whether each step is only a guess.
 
-    Without JavaScript one step (`default_step`) applies to every file; the page's script adds one
-    `file_step` select per chosen file, read in the same order as the files.
+    Without JavaScript one step (`default_step`) applies to every file: with several files it can
+    be right for one of them at most, so each counts as a guess, to be checked on the case page.
+    The page's script adds, per chosen file and in the same order, a `file_step` select
+    (preselected from the usual order of an examination) and a `file_step_checked` field, "1"
+    once the contributor has chosen or confirmed that step.
     """
 
     images = MultipleImageField(
@@ -200,7 +250,10 @@ class ImageUploadForm(forms.Form):
         label=_("Examination step"),
         choices=vocab.EXAMINATION_STEP.choices,
         required=False,
-        help_text=_("Used for every file that has no step of its own."),
+        help_text=_(
+            "Used for every file. With several files, set the step of each image on the case "
+            "page afterwards: until you do, the steps count as guesses."
+        ),
     )
 
     def __init__(self, *args: Any, require_images: bool = False, **kwargs: Any) -> None:
@@ -208,25 +261,96 @@ class ImageUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.require_images = require_images
 
+    def _posted(self, name: str) -> list[str]:
+        return self.data.getlist(name) if hasattr(self.data, "getlist") else []
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         files = cleaned.get("images") or []
         if self.require_images and not files:
             self.add_error("images", _("Choose at least one image."))
-        steps = self.data.getlist("file_step") if hasattr(self.data, "getlist") else []
-        if len(steps) != len(files):
-            steps = [cleaned.get("default_step") or vocab.EXAMINATION_STEP.terms[0].code] * len(
-                files
-            )
+        steps = self._posted("file_step")
+        if len(steps) == len(files):
+            checked = self._posted("file_step_checked")
+            if len(checked) == len(files):
+                guesses = [flag != "1" for flag in checked]
+            else:
+                guesses = [True] * len(files)  # preselected by the script, never confirmed
+        else:
+            default = cleaned.get("default_step") or vocab.EXAMINATION_STEP.terms[0].code
+            steps = [default] * len(files)
+            guesses = [len(files) > 1] * len(files)
         bad = [step for step in steps if step not in vocab.EXAMINATION_STEP]
         if bad:
             self.add_error("default_step", _("Choose an examination step for every image."))
-        cleaned["uploads"] = list(zip(files, steps, strict=True))
+        cleaned["uploads"] = list(zip(files, steps, guesses, strict=True))
         return cleaned
 
-    def uploads(self) -> list[tuple[Any, str]]:
-        """(file, step) pairs in the order the files were chosen."""
+    def uploads(self) -> list[tuple[Any, str, bool]]:
+        """(file, step, step is a guess) in the order the files were chosen."""
         return self.cleaned_data.get("uploads", [])
+
+
+class ImageArrangementForm(forms.Form):
+    """The step and the position of each image of a case, in one form that needs no script.
+
+    Fields `step_<pk>` and `order_<pk>` per image; positions run from 1 to the number of images.
+    The case page shows each pair beside its image, outside the <form> element, which the
+    fields name in their `form` attribute (HTML_ID).
+    """
+
+    HTML_ID = "arrange-form"
+
+    def __init__(self, *args: Any, images: list[Image], **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.images = list(images)
+        count = len(self.images)
+        for position, image in enumerate(self.images, start=1):
+            self.fields[f"step_{image.pk}"] = forms.ChoiceField(
+                label=_("Step of image %(n)s") % {"n": position},
+                choices=vocab.EXAMINATION_STEP.choices,
+                initial=image.step,
+                widget=forms.Select(attrs={"form": self.HTML_ID, "data-arrange-step": ""}),
+            )
+            self.fields[f"order_{image.pk}"] = forms.IntegerField(
+                label=_("Position of image %(n)s") % {"n": position},
+                min_value=1,
+                max_value=max(count, 1),
+                initial=position,
+                widget=forms.NumberInput(
+                    attrs={
+                        "form": self.HTML_ID,
+                        "inputmode": "numeric",
+                        "class": "order-input",
+                        "data-arrange-order": "",
+                    }
+                ),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        orders = [cleaned.get(f"order_{image.pk}") for image in self.images]
+        given = [order for order in orders if order is not None]
+        repeated = sorted({order for order in given if given.count(order) > 1})
+        if repeated:
+            raise ValidationError(
+                _("Two images cannot share a position: %(orders)s. Give each image its own.")
+                % {"orders": ", ".join(map(str, repeated))}
+            )
+        return cleaned
+
+    def bound_fields_of(self, image: Image) -> tuple[forms.BoundField, forms.BoundField]:
+        return self[f"step_{image.pk}"], self[f"order_{image.pk}"]
+
+    def placements(self) -> dict[int, Placement]:
+        return {
+            image.pk: Placement(
+                step=self.cleaned_data[f"step_{image.pk}"],
+                order=self.cleaned_data[f"order_{image.pk}"],
+            )
+            for image in self.images
+        }
 
 
 class CaseFilterForm(forms.Form):
@@ -238,6 +362,13 @@ class CaseFilterForm(forms.Form):
         choices=[("", _("All states")), *CaseState.choices],
         required=False,
     )
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SOURCE_REFERENCE_MAX_LENGTH,
+        help_text=_("A case number, or your case reference (or part of it)."),
+        widget=forms.TextInput(attrs={"type": "search", "spellcheck": "false"}),
+    )
 
     def __init__(self, *args: Any, sites, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -245,11 +376,9 @@ class CaseFilterForm(forms.Form):
         self.fields["site"].queryset = sites
 
 
-# What the import page's file chooser offers; the importer recognises the format from the content.
-ACCEPTED_IMPORT_TYPES = (
-    ".zip,application/zip,.dcm,application/dicom,.jpg,.jpeg,image/jpeg,.png,image/png,"
-    ".tif,.tiff,image/tiff"
-)
+# What the import page's file chooser offers; clean_file refuses anything else (by name and
+# content), and the importer recognises the format from the content.
+ACCEPTED_IMPORT_TYPES = ACCEPT_ATTRIBUTE
 
 
 class ImportForm(forms.Form):
@@ -262,6 +391,8 @@ class ImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("File"),
+        # An empty file is refused by clean_file, with its name.
+        allow_empty_file=True,
         widget=forms.FileInput(attrs={"accept": ACCEPTED_IMPORT_TYPES}),
         help_text=_(
             "A case package or an IARC image-bank folder as a ZIP, a DICOM file (.dcm), or one "
@@ -278,3 +409,11 @@ class ImportForm(forms.Form):
             # One site: nothing to choose, so it is chosen already.
             self.fields["site"].empty_label = None
             self.fields["site"].initial = only[0].pk
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        try:
+            check_import_file(upload, upload.name)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["file"]) from error
+        return upload

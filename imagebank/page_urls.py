@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/submit/", views.case_submit, name="submit"),
     path("<int:pk>/images/", views.case_add_images, name="add-images"),
     path("<int:pk>/images/status/", views.case_image_status, name="image-status"),
+    path("<int:pk>/images/arrange/", views.case_arrange_images, name="arrange-images"),
     path("<int:pk>/images/<int:image_pk>/remove/", views.case_remove_image, name="remove-image"),
 ]

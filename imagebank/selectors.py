@@ -1,5 +1,7 @@
 """Read queries, filtered by what the user may see. Templates and views never filter by hand."""
 
+import re
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -37,7 +39,27 @@ def cases_for_user(user) -> QuerySet[Case]:
     return Case.objects.filter(visible).select_related("site", "subject", "created_by")
 
 
-def case_list(user, *, site: Site | None = None, state: str | None = None) -> QuerySet[Case]:
+# A case number as people write it: "30", "#30".
+_CASE_NUMBER = re.compile(r"^#?\s*(\d{1,12})$")
+
+
+def case_search(text: str) -> Q:
+    """Cases whose source reference holds the text (any case), or whose number it is."""
+    text = " ".join(str(text or "").split())
+    if not text:
+        return Q()
+    found = Q(source_reference__icontains=text)
+    number = _CASE_NUMBER.match(text)
+    if number:
+        found |= Q(pk=int(number.group(1)))
+    return found
+
+
+def case_list(
+    user, *, site: Site | None = None, state: str | None = None, search: str = ""
+) -> QuerySet[Case]:
+    """The cases the user may see, newest first; `search` finds them by case number or by the
+    contributor's own case reference (see case_search), only among those."""
     # An aggregate drops the model's default ordering; pages need a stable order.
     cases = (
         cases_for_user(user).annotate(image_count=Count("images")).order_by("-created_at", "-pk")
@@ -46,6 +68,8 @@ def case_list(user, *, site: Site | None = None, state: str | None = None) -> Qu
         cases = cases.filter(site=site)
     if state:
         cases = cases.filter(state=state)
+    if search:
+        cases = cases.filter(case_search(search))
     return cases
 
 

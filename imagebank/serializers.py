@@ -17,7 +17,7 @@ from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Image, ProcessingStatus, Site
 from imagebank.permissions import can_see_file_names
 from imagebank.selectors import sites_for_user
-from imagebank.services.cases import CLINICAL_FIELDS
+from imagebank.services.cases import CLINICAL_FIELDS, SOURCE_REFERENCE_MAX_LENGTH
 
 FILE_VARIANTS = ("original", "preview", "thumbnail")
 
@@ -99,6 +99,7 @@ class CaseSerializer(_ClinicalFieldsMixin):
             "created_at",
             "updated_at",
             "submitted_at",
+            "source_reference",
             *CLINICAL_FIELDS,
             "image_count",
             "images",
@@ -129,9 +130,19 @@ class CaseCreateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
         ),
     )
 
+    source_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=SOURCE_REFERENCE_MAX_LENGTH,
+        help_text=_(
+            "Your own reference for the case (e.g. “Case 002” of an export); never the patient's "
+            "ID: one containing local_patient_id is refused."
+        ),
+    )
+
     class Meta:
         model = Case
-        fields = ["site", "local_patient_id", *CLINICAL_FIELDS]
+        fields = ["site", "local_patient_id", "source_reference", *CLINICAL_FIELDS]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -149,10 +160,19 @@ class CaseUpdateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
         max_length=1000,
         help_text=_("Why the metadata changed; kept in the case's audit trail."),
     )
+    source_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=SOURCE_REFERENCE_MAX_LENGTH,
+        help_text=_(
+            "Your own reference for the case; never the patient's ID (a reference that is the "
+            "patient's ID, or has a word that is, is refused)."
+        ),
+    )
 
     class Meta:
         model = Case
-        fields = [*CLINICAL_FIELDS, "reason"]
+        fields = [*CLINICAL_FIELDS, "source_reference", "reason"]
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -177,6 +197,7 @@ class ImageSerializer(serializers.ModelSerializer):
             "id",
             "case",
             "step",
+            "step_is_guess",
             "step_original_wording",
             "display_order",
             "source_format",
@@ -233,6 +254,30 @@ class ImageUploadSerializer(_RejectUnknownFieldsMixin, serializers.Serializer):
     )
     capture_device = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
+    )
+    step_is_guess = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("True when the step was guessed (e.g. from the file order), not known."),
+    )
+
+
+class ImagePlacementSerializer(_RejectUnknownFieldsMixin, serializers.Serializer):
+    """PATCH of an image: its step (which confirms it) and its position in the case."""
+
+    step = serializers.ChoiceField(
+        choices=vocab.EXAMINATION_STEP.choices,
+        required=False,
+        help_text=_("The examination step; giving it confirms it (step_is_guess becomes false)."),
+    )
+    display_order = serializers.IntegerField(
+        min_value=1,
+        max_value=32767,
+        required=False,
+        help_text=_(
+            "The image's position, 1 to the number of images: it moves there and the others "
+            "close up, numbered 1 to n."
+        ),
     )
 
 

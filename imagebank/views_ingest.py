@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from imagebank import selectors
 from imagebank.forms import ImportForm, apply_service_errors
 from imagebank.ingest.package_template import template_zip_bytes
+from imagebank.ingest.run_outcome import run_outcome
 from imagebank.models import IngestRun
 from imagebank.permissions import can_use_imports, require
 from imagebank.services.ingest import queue_ingest
@@ -177,6 +178,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
         .annotate(summary_data=KeyTransform("summary", "report"))
     )
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.outcome = run_outcome(run.status, run.summary_data)
     return render(
         request,
         "imagebank/import_list.html",
@@ -208,6 +211,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "imagebank/import_detail.html",
         {
             "run": run,
+            "outcome": run_outcome(run.status, run.summary),
             "finished": finished,
             "format_label": _format_label(run),
             "refresh_seconds": REFRESH_SECONDS,

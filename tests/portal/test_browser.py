@@ -202,3 +202,78 @@ def test_contributor_records_a_case_with_four_images(live_server, browser_page, 
     page.goto(f"{live_server.url}/accounts/email/")
     screenshot(page, "account")
     assert os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") == "true"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_guessed_steps_are_said_and_corrected_on_the_case_page(live_server, browser_page, tmp_path):
+    page = browser_page
+    site = make_site("kisumu", name="Kisumu County Hospital")
+    contributor = make_contributor(site, email="nurse@kisumu.example", full_name="Achieng Otieno")
+    files = []
+    for position, (_step, data) in enumerate(sequence(seed=9)[:3], start=1):
+        path = tmp_path / f"IMG_{position:04d}.jpg"
+        path.write_bytes(data)
+        files.append(path)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill('input[name="login"]', contributor.email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+
+    page.goto(f"{live_server.url}/cases/new/")
+    page.fill("#id_local_patient_id", "KCH/2024/01001")
+    page.fill("#id_source_reference", "Case 002")
+    page.select_option("#id_adequacy", "adequate")
+    page.select_option("#id_transformation_zone", "type_1")
+    page.set_input_files('input[name="images"]', [str(path) for path in files])
+
+    # Every step starts as a guess from the file order, and says so next to the file.
+    hints = page.locator("[data-file-guess]")
+    assert hints.count() == 3
+    assert all(hints.nth(i).is_visible() for i in range(3))
+    assert "Guessed from the file order" in hints.first.inner_text()
+    assert page.locator("[data-file-hint]").is_visible()
+    # Ticking "Step checked" confirms a guess; choosing a step confirms it; the third is left.
+    page.locator("[data-file-confirm]").nth(0).check()
+    page.locator("select[data-file-step]").nth(1).select_option("after_lugol")
+    assert not hints.nth(0).is_visible() and not hints.nth(1).is_visible()
+    assert hints.nth(2).is_visible()
+    screenshot(page, "new-case-guesses")
+    page.set_viewport_size(PHONE)
+    assert_fits_phone(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.get_by_role("button", name="Save draft case").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    case = Case.objects.get(source_reference="Case 002")
+    assert list(case.images.order_by("display_order").values_list("step_is_guess", flat=True)) == [
+        False,
+        False,
+        True,
+    ]
+    guessed = page.locator(".shot .step-guess")
+    assert guessed.count() == 1
+    assert "Step guessed from the file order" in guessed.first.inner_text()
+    assert "Case 002" in page.locator(".case-facts").inner_text()
+    # No image after acetic acid yet (the third was guessed green filter): submit must wait.
+    assert page.locator('[data-missing="core_steps"]').count() == 1
+    assert page.get_by_role("button", name="Submit for review").is_disabled()
+
+    # Correct the third image's step and move it second, then save: the guess is gone.
+    third = case.images.order_by("display_order").last()
+    page.select_option(f"#id_step_{third.pk}", "after_acetic_acid")
+    page.locator("figure.shot").nth(2).get_by_role("button", name="Move earlier").click()
+    assert page.input_value(f"#id_order_{third.pk}") == "2"
+    screenshot(page, "case-arrange")
+    page.get_by_role("button", name="Save steps and order").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/#images-h$"))
+    third.refresh_from_db()
+    assert (third.display_order, third.step, third.step_is_guess) == (2, "after_acetic_acid", False)
+    assert page.locator(".shot .step-guess").count() == 0
+    assert page.locator("[data-missing]").count() == 0
+    assert page.get_by_role("button", name="Submit for review").is_enabled()
+    page.set_viewport_size(PHONE)
+    screenshot(page, "case-arrange-390")
+    assert_fits_phone(page)

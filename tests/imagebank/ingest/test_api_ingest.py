@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.filenames import withheld_name
-from imagebank.models import Case
+from imagebank.models import Case, IngestRun
 from tests.factories import make_contributor, make_site
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
@@ -40,9 +40,25 @@ def test_an_import_answers_with_its_report_and_a_rerun_creates_nothing():
     assert [run["id"] for run in listed] == [again.json()["id"], first.json()["id"]]
 
 
+def test_a_file_that_is_no_kind_the_import_takes_is_a_400_naming_it_and_makes_no_run():
+    site = make_site()
+    client = client_for(make_contributor(site))
+    for name, data in (
+        ("notes.txt", b"Case 002: after acetic acid"),  # a name the import does not take
+        ("scan.jpg", b"plain text"),  # a name it takes, but not that content
+    ):
+        response = send(client, site, data, name)
+        assert response.status_code == 400, name
+        assert name in " ".join(response.json()["file"])
+        assert "ZIP" in " ".join(response.json()["file"])  # it says what is taken
+    assert not IngestRun.objects.exists()
+    assert not Case.objects.exists()
+
+
 def test_a_bad_file_is_reported_by_name_and_stores_nothing():
     site = make_site()
-    response = send(client_for(make_contributor(site)), site, b"plain text", "scan.jpg")
+    truncated = JPEG[: len(JPEG) // 2]  # a JPEG at the door, unreadable inside
+    response = send(client_for(make_contributor(site)), site, truncated, "scan.jpg")
     assert response.status_code == 201
     report = response.json()["report"]
     assert report["summary"]["cases_created"] == 0
@@ -50,7 +66,7 @@ def test_a_bad_file_is_reported_by_name_and_stores_nothing():
     # A lone image is named after its patient (its stem is the local ID): its name is withheld.
     shown = withheld_name("scan.jpg")
     assert errors and all(shown in (p["file"], p["case"]) for p in errors)
-    assert any(p["file"] == shown and "not a readable image" in p["message"] for p in errors)
+    assert any(p["file"] == shown and "truncated" in p["message"] for p in errors)
     assert not Case.objects.exists()
 
 

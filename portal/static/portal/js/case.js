@@ -1,4 +1,5 @@
-/* Case page: open a preview larger, confirm removals, and follow images still being processed. */
+/* Case page: open a preview larger, confirm removals, move images earlier or later before saving
+   their order, and follow images still being processed. */
 (function () {
   "use strict";
 
@@ -25,11 +26,49 @@
     });
   });
 
+  // Steps and order: the position fields work without this; the buttons move an image and
+  // number every position again, in the order the images now stand.
+  var arrangeForm = document.querySelector("[data-arrange-form]");
+  var arrangeList = document.querySelector("[data-gallery]");
+  if (arrangeForm && arrangeList) {
+    var renumber = function () {
+      var inputs = arrangeList.querySelectorAll("[data-arrange-order]");
+      Array.prototype.forEach.call(inputs, function (input, index) { input.value = String(index + 1); });
+      arrangeForm.classList.add("unsaved");
+    };
+    Array.prototype.forEach.call(arrangeList.children, function (item) {
+      var fields = item.querySelector("[data-arrange-item]");
+      if (!fields) return;
+      var moves = document.createElement("div");
+      moves.className = "arrange-moves";
+      [["up", -1, "↑"], ["down", 1, "↓"]].forEach(function (spec) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "btn-small btn-plain";
+        button.textContent = spec[2];
+        button.setAttribute("aria-label", arrangeForm.dataset[spec[0]] || spec[0]);
+        button.title = arrangeForm.dataset[spec[0]] || spec[0];
+        button.addEventListener("click", function () {
+          var other = spec[1] < 0 ? item.previousElementSibling : item.nextElementSibling;
+          if (!other) return;
+          if (spec[1] < 0) arrangeList.insertBefore(item, other);
+          else arrangeList.insertBefore(other, item);
+          renumber();
+          button.focus();
+        });
+        moves.appendChild(button);
+      });
+      fields.appendChild(moves);
+      fields.addEventListener("change", function () { arrangeForm.classList.add("unsaved"); });
+    });
+  }
+
   var gallery = document.querySelector("[data-gallery][data-status-url]");
   if (!gallery) return;
   var delay = 2000;
 
   function userIsBusy() {
+    if (arrangeForm && arrangeForm.classList.contains("unsaved")) return true;  // keep their edits
     return Array.prototype.some.call(document.querySelectorAll('input[type="file"]'), function (input) {
       return input.files && input.files.length > 0;
     });

@@ -1,4 +1,7 @@
 /* Lists the chosen images, in order, each with its own examination-step select and a preview.
+   Each step starts as a guess from the file order, said next to it; choosing a step or ticking
+   "Step checked" confirms it, and the form posts, per file, whether it was confirmed
+   (file_step_checked), so the case page can mark the steps still guessed.
    Without this script the form still works: one step select applies to every file. */
 (function () {
   "use strict";
@@ -91,8 +94,35 @@
         var select = el("select", { name: "file_step", id: selectId, "data-file-step": "" });
         select.innerHTML = optionsTemplate.innerHTML;
         select.value = entry.step;
-        select.addEventListener("change", function () { entry.step = select.value; });
         controls.appendChild(select);
+
+        // Whether the contributor confirmed this step: posted for every file, in order.
+        var checkedField = el("input", { type: "hidden", name: "file_step_checked", "data-file-step-checked": "" });
+        var guessId = selectId + "-guess";
+        var guess = el("span", { "class": "file-guess", id: guessId, "data-file-guess": "" }, labels.guess);
+        var checkLabel = el("label", { "class": "file-checked" });
+        var checkBox = el("input", { type: "checkbox", "data-file-confirm": "" });
+        checkLabel.appendChild(checkBox);
+        checkLabel.appendChild(document.createTextNode(labels.checked));
+        function showChecked() {
+          checkedField.value = entry.checked ? "1" : "0";
+          checkBox.checked = entry.checked;
+          guess.hidden = entry.checked;
+          if (entry.checked) select.removeAttribute("aria-describedby");
+          else select.setAttribute("aria-describedby", guessId);
+        }
+        select.addEventListener("change", function () {
+          entry.step = select.value;
+          entry.checked = true;  // a step chosen by hand is no longer a guess
+          showChecked();
+        });
+        checkBox.addEventListener("change", function () {
+          entry.checked = checkBox.checked;
+          showChecked();
+        });
+        showChecked();
+        controls.appendChild(checkedField);
+        controls.appendChild(checkLabel);
         if (canRewrite) {
           var up = el("button", { type: "button", "class": "btn-small btn-plain", title: labels.up }, "↑");
           up.setAttribute("aria-label", labels.up);
@@ -109,6 +139,7 @@
           controls.appendChild(drop);
         }
         main.appendChild(controls);
+        main.appendChild(guess);
         item.appendChild(main);
         list.appendChild(item);
       });
@@ -117,7 +148,7 @@
     input.addEventListener("change", function () {
       entries.forEach(function (entry) { if (entry.url) URL.revokeObjectURL(entry.url); });
       entries = Array.prototype.map.call(input.files, function (file, index) {
-        return { file: file, step: SEQUENCE[index] || "other", url: null };
+        return { file: file, step: SEQUENCE[index] || "other", checked: false, url: null };
       });
       render();
     });
