@@ -4,6 +4,10 @@ Views and API endpoints name one of these; services call them again before writi
 check in a view cannot open a hole.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -12,6 +16,31 @@ from guardian.shortcuts import get_objects_for_user
 from imagebank.lifecycle import SUBMITTED_STATES
 from imagebank.models import Case, Site
 from imagebank.roles import Role, has_role
+
+# (user pk, permission, site pk) -> allowed, while a `site_permissions_remembered` block runs.
+_remembered: ContextVar[dict[tuple[int, str, int], bool] | None] = ContextVar(
+    "remembered_site_permissions", default=None
+)
+
+
+@contextmanager
+def site_permissions_remembered() -> Iterator[None]:
+    """Within the block, each user's permission on a site is looked up once, then remembered.
+
+    For one unit of work that checks the same right again and again: an import checks its case's
+    site before the case and twice for every image, each a guardian query. Keep the block short
+    (the writer opens one per case), so a right revoked meanwhile counts from the next block. The
+    case's state is not remembered: can_edit_case reads it from the row each time. A block inside
+    another shares the outer one's memory; outside any block every check asks the database.
+    """
+    if _remembered.get() is not None:
+        yield
+        return
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
 
 
 def sites_with_permission(user, permission: str) -> QuerySet[Site]:
@@ -22,8 +51,21 @@ def sites_with_permission(user, permission: str) -> QuerySet[Site]:
     )
 
 
+def has_site_permission(user, permission: str, site_id: int) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    memory = _remembered.get()
+    key = (user.pk, permission, site_id)
+    if memory is not None and key in memory:
+        return memory[key]
+    allowed = sites_with_permission(user, permission).filter(pk=site_id).exists()
+    if memory is not None:
+        memory[key] = allowed
+    return allowed
+
+
 def can_contribute_to(user, site: Site) -> bool:
-    return sites_with_permission(user, "imagebank.contribute_to_site").filter(pk=site.pk).exists()
+    return has_site_permission(user, "imagebank.contribute_to_site", site.pk)
 
 
 def can_use_imports(user) -> bool:
@@ -44,11 +86,14 @@ def can_view_case(user, case: Case) -> bool:
         return True
     if has_role(user, Role.REVIEWER) and case.state in SUBMITTED_STATES:
         return True
-    return sites_with_permission(user, "imagebank.view_site_cases").filter(pk=case.site_id).exists()
+    return has_site_permission(user, "imagebank.view_site_cases", case.site_id)
 
 
 def can_edit_case(user, case: Case) -> bool:
-    return case.is_editable and can_contribute_to(user, case.site)
+    # By the site's id: a case read again under its row lock need not load its site too.
+    return case.is_editable and has_site_permission(
+        user, "imagebank.contribute_to_site", case.site_id
+    )
 
 
 def can_see_file_names(user, case: Case) -> bool:

@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 
 from imagebank import storage
 from imagebank.image_processing import InvalidImage
+from imagebank.ingest import timing
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.ingest.report import CaseResult, IngestReport, Outcome
 from imagebank.models import Case, Image, Site
+from imagebank.permissions import site_permissions_remembered
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 
@@ -36,7 +38,8 @@ def _messages(error: ValidationError) -> dict[str, list[str]]:
 def _prepare(image: ImageItem, item: CaseItem, report: IngestReport) -> PreparedImage | None:
     where = {"file": image.filename, "row": image.row, "case": item.reference}
     try:
-        data = image.read()
+        with timing.phase("read files"):
+            data = image.read()
     except OSError as error:
         report.error(_("The file cannot be read: %(error)s") % {"error": error}, **where)
         return None
@@ -49,7 +52,8 @@ def _prepare(image: ImageItem, item: CaseItem, report: IngestReport) -> Prepared
         return None
     try:
         # Bulk imports make previews from the decode that checks the file: one decode, not two.
-        return prepare_upload(data, image.filename, with_previews=True)
+        with timing.phase("prepare"):
+            return prepare_upload(data, image.filename, with_previews=True)
     except InvalidImage as error:
         report.error(str(error), **where)
         return None
@@ -78,6 +82,7 @@ def _with_file_attributes(
         return metadata
 
 
+@timing.phase("writer")
 def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> CaseResult:
     result = CaseResult(reference=item.reference, outcome=Outcome.REJECTED)
     report.cases.append(result)
@@ -164,7 +169,9 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
         return result
 
     try:
-        with transaction.atomic():
+        # One case, one transaction; within it the actor's right on the site is looked up once,
+        # not again for every image (the case's state is still read under its lock each time).
+        with timing.phase("database"), site_permissions_remembered(), transaction.atomic():
             if existing is None:
                 metadata = _with_file_attributes(metadata, [p for _i, p in new], item, report)
                 case = case_services.create_case(
@@ -220,19 +227,20 @@ def _case_already_in_bank(in_bank: dict[str, int], item: CaseItem, report: Inges
 def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result) -> None:
     for image, prepared in new:
         try:
-            with transaction.atomic():
-                image_services.store_prepared(
-                    case=case,
-                    actor=actor,
-                    prepared=prepared,
-                    filename=image.filename,
-                    step=image.step,
-                    # Appended after what the case holds, in the source's order.
-                    display_order=None,
-                    step_original_wording=image.step_original_wording,
-                    capture_device=image.capture_device,
-                    step_is_guess=image.step_is_guess,
-                )
+            # store_prepared writes in a savepoint of its own: an image it refuses rolls back
+            # alone, and the case's other images stay.
+            image_services.store_prepared(
+                case=case,
+                actor=actor,
+                prepared=prepared,
+                filename=image.filename,
+                step=image.step,
+                # Appended after what the case holds, in the source's order.
+                display_order=None,
+                step_original_wording=image.step_original_wording,
+                capture_device=image.capture_device,
+                step_is_guess=image.step_is_guess,
+            )
         except ValidationError as error:
             result.images_left_out += 1
             for messages in _messages(error).values():

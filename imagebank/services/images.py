@@ -6,11 +6,11 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from imagebank import filenames, image_processing, storage
 from imagebank import vocabularies as vocab
+from imagebank.ingest import timing
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, require
@@ -125,17 +125,24 @@ def store_prepared(
     )
     name = os.path.basename(filename or "upload")[:255]
     _check_placement(step, display_order)
-    stored = storage.store_bytes(prepared.data, prepared.extension, prefix="images")
-    derived = _store_derivatives(prepared.derivatives)
+    with timing.phase("store objects"):
+        stored = storage.store_bytes(prepared.data, prepared.extension, prefix="images")
+        derived = _store_derivatives(prepared.derivatives)
 
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case.pk)
-        require(can_edit_case(actor, case))
-        if case.images.filter(sha256=stored.sha256).exists():
+        # The lock, and the state as it is now; the case's ~60 other columns are not needed.
+        locked = Case.objects.select_for_update().only("state", "site_id").get(pk=case.pk)
+        require(can_edit_case(actor, locked))
+        # The places and contents the case holds, in one query: a case has a few images, and a
+        # bulk import stores many of them one after another.
+        held = dict(
+            Image.objects.filter(case_id=case.pk).order_by().values_list("display_order", "sha256")
+        )
+        if stored.sha256 in held.values():
             raise ValidationError({"file": _("%(file)s is already in this case.") % {"file": name}})
-        last = case.images.aggregate(last=Max("display_order"))["last"] or 0
-        order = display_order or last + 1
-        if case.images.filter(display_order=order).exists():
+        # Without a position the image goes after the last one, a place free under the lock.
+        order = display_order or max(held, default=0) + 1
+        if order in held:
             raise ValidationError(
                 {
                     "display_order": _("Another image already has position %(order)s.")
