@@ -57,6 +57,9 @@ class Image(models.Model):
         _("SHA-256 of the file as received"),
         max_length=64,
         blank=True,
+        # Imports look every case's files up by it ("already in the bank?"): without an index
+        # each look-up reads every image of the site (40 ms a case at 50,000 images).
+        db_index=True,
         help_text=_("Only the hash of the original is kept, never the original itself."),
     )
 
