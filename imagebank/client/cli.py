@@ -3,6 +3,10 @@
     imagebank login --url https://bank.example.org --email me@example.org
     imagebank upload "IARC colposcopy/" case-package/ scan.dcm --site my-clinic --report out.json
 
+Resuming: images the site already holds are not sent again but declared by their SHA-256, so an
+IARC folder or a case package always goes whole in meaning (every case, every listed file) and
+the server decides what is new; nothing is skipped on the strength of hashes alone.
+
 Exit status: 0 when every upload succeeded (warnings allowed), 1 when the server reported errors
 in what was sent, 2 on a usage or connection failure.
 """
@@ -31,6 +35,9 @@ EXIT_REPORTED_ERRORS = 1
 EXIT_FAILURE = 2
 
 IARC_MARKER = "Cases - Images.xlsx"
+# Images left out because the bank holds them are declared in this file (see
+# imagebank/ingest/known_files.py, which reads it on the server).
+KNOWN_FILES_NAME = ".imagebank-known.json"
 MANIFESTS = ("manifest.json", "manifest.csv")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".dcm"})
 # Already compressed: storing them is as small as deflating them, and much faster.
@@ -138,7 +145,8 @@ def _hash_all(files: list[Path], quiet: bool) -> dict[Path, str]:
     return hashes
 
 
-def _zip(folder: Path, files: list[Path], target: Path) -> None:
+def _zip(folder: Path, files: list[Path], target: Path, extra: dict[str, str]) -> None:
+    """`extra`: {name: text} of files written at the top of the folder in the archive."""
     # Entries sit under the folder's own name, as zipping the folder by hand would make them.
     with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
         for path in files:
@@ -149,6 +157,9 @@ def _zip(folder: Path, files: list[Path], target: Path) -> None:
             )
             arcname = (Path(folder.name) / path.relative_to(folder)).as_posix()
             archive.write(path, arcname, compress_type=compress)
+        for name, text in extra.items():
+            arcname = (Path(folder.name) / name).as_posix()
+            archive.writestr(arcname, text, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def is_iarc_folder(path: Path) -> bool:
@@ -221,37 +232,26 @@ class Uploader:
         return self._send(path, shown)
 
     def _iarc(self, folder: Path) -> Outcome:
+        """Every case folder goes, whatever the bank holds: what an import means never depends
+        on what was sent before. Images the bank holds are declared, not sent again."""
         spreadsheets = sorted(
             p for p in folder.glob("*.xlsx") if not p.name.startswith((".", "~$"))
         )
         cases = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        files_by_case = {case: list(_visible_files(case)) for case in cases}
-        hashes = _hash_all([f for files in files_by_case.values() for f in files], self.quiet)
-        known = self._known(hashes)
-        to_send = [
-            c for c, files in files_by_case.items() if any(hashes[f] not in known for f in files)
-        ]
-        if not to_send:
-            return Outcome(
-                str(folder),
-                "skipped",
-                f"Every image of the {len(cases)} case folders is already in the bank: "
-                "nothing sent.",
-            )
-        if len(to_send) < len(cases):
-            self._say(
-                f"{folder}: {len(cases) - len(to_send)} of {len(cases)} case folders are already "
-                f"in the bank; sending the other {len(to_send)}."
-            )
-        files = spreadsheets + [f for case in to_send for f in files_by_case[case]]
-        return self._send_zipped(folder, files)
+        images = [f for case in cases for f in _visible_files(case)]
+        return self._send_declaring_known(folder, spreadsheets, images)
 
     def _whole_folder(self, folder: Path) -> Outcome:
-        """A case package or a DICOM folder goes as one ZIP, unless the bank holds every file."""
+        """A case package goes with its manifest and every file it holds, the images the bank
+        already holds declared rather than sent. A DICOM folder is read from its files'
+        headers, so it goes whole, unless the bank holds every file of it."""
         files = list(_visible_files(folder))
-        # Only what the bank stores can be known to it: manifests and notes are not.
-        images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES or _has_dicom_preamble(f)]
-        hashes = _hash_all(images, self.quiet)
+        if is_case_package(folder):
+            # Only what the bank stores can be known to it: manifests and notes are not.
+            images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            others = [f for f in files if f.suffix.lower() not in IMAGE_SUFFIXES]
+            return self._send_declaring_known(folder, others, images)
+        hashes = _hash_all(files, self.quiet)
         known = self._known(hashes)
         if hashes and all(h in known for h in hashes.values()):
             return Outcome(
@@ -261,10 +261,33 @@ class Uploader:
             )
         return self._send_zipped(folder, files)
 
-    def _send_zipped(self, folder: Path, files: list[Path]) -> Outcome:
+    def _send_declaring_known(
+        self, folder: Path, others: list[Path], images: list[Path]
+    ) -> Outcome:
+        hashes = _hash_all(images, self.quiet)
+        known = self._known(hashes)
+        declared = {
+            path.relative_to(folder).as_posix(): hashes[path]
+            for path in images
+            if hashes[path] in known
+        }
+        to_send = [path for path in images if hashes[path] not in known]
+        if declared:
+            self._say(
+                f"{folder}: {len(declared)} of {len(images)} images are already in the bank: "
+                f"declared, not sent again."
+            )
+        extra = (
+            {KNOWN_FILES_NAME: json.dumps({"version": 1, "files": declared})} if declared else {}
+        )
+        return self._send_zipped(folder, others + to_send, extra)
+
+    def _send_zipped(
+        self, folder: Path, files: list[Path], extra: dict[str, str] | None = None
+    ) -> Outcome:
         target = self.workdir / f"{folder.name or 'upload'}.zip"
         try:
-            _zip(folder, files, target)
+            _zip(folder, files, target, extra or {})
             outcome = self._send(target, str(folder))
         finally:
             target.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from imagebank.ingest.items import CaseItem, ImageItem
+from imagebank.ingest.known_files import not_sent, read_known
 from imagebank.ingest.manifest import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
 from imagebank.ingest.report import IngestReport
 
@@ -80,6 +81,7 @@ def read(path: Path, report: IngestReport) -> Iterator[CaseItem]:
         )
 
     root = path.resolve()
+    declared = read_known(path, report)
     listed: set[Path] = {manifest_path.resolve()}
     cases: list[CaseItem] = []
     for entry in manifest.cases:
@@ -88,6 +90,7 @@ def read(path: Path, report: IngestReport) -> Iterator[CaseItem]:
             local_patient_id=entry.local_patient_id,
             metadata=entry.metadata,
             metadata_valid=entry.metadata_valid,
+            source_reference=entry.case_id,
         )
         for image in entry.images:
             where = {
@@ -105,7 +108,8 @@ def read(path: Path, report: IngestReport) -> Iterator[CaseItem]:
                 )
                 continue
             listed.add(real)
-            if not real.is_file():
+            sent = real.is_file()
+            if not sent and image.file not in declared:
                 report.error(
                     _("“%(file)s” is listed in %(manifest)s but is not in the package.")
                     % {"file": image.file, "manifest": name},
@@ -115,7 +119,9 @@ def read(path: Path, report: IngestReport) -> Iterator[CaseItem]:
             item.images.append(
                 ImageItem(
                     filename=image.file,
-                    read=real.read_bytes,
+                    # A file the client declared rather than sent is found by its hash.
+                    read=real.read_bytes if sent else not_sent,
+                    known_sha256="" if sent else declared[image.file],
                     step=image.step,
                     step_original_wording=image.step_original_wording,
                     display_order=image.order,

@@ -8,11 +8,26 @@ numbered repeat ("additional position 2") matches its unnumbered form.
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext as _
 
 from imagebank import vocabularies as vocab
 from imagebank.ingest.report import IngestReport
 from imagebank.ingest.spreadsheet import Row, header_index
+
+CASE_NUMBER_TEXT = re.compile(r"^(?:case[\s_-]*)?0*(\d{1,6})$", re.IGNORECASE)
+
+
+def case_number(text: str | None) -> int | None:
+    match = CASE_NUMBER_TEXT.match(text or "")
+    number = int(match.group(1)) if match else 0
+    return number or None
+
+
+def reference(number: int) -> str:
+    return f"Case {number:03d}"
+
 
 # Special columns: the case's identity, not clinical fields.
 CASE_NUMBER = "case_number"

@@ -16,6 +16,9 @@ class ImageItem:
     display_order: int | None = None
     capture_device: str = ""
     row: int | None = None  # the source row that listed it, if any
+    # Declared by the client as already in the bank (ingest.known_files): found by this hash
+    # among the site's images; `read` is then never called.
+    known_sha256: str = ""
 
 
 @dataclass
@@ -26,3 +29,6 @@ class CaseItem:
     images: list[ImageItem] = field(default_factory=list)
     # Problems found while reading this case's metadata; `metadata_valid` False rejects the case.
     metadata_valid: bool = True
+    # The contributor's own name for the case, kept on it (never a patient ID): "Case 002" of an
+    # IARC export, a case package's case_id.
+    source_reference: str = ""

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from imagebank import storage
 from imagebank.image_processing import InvalidImage
-from imagebank.ingest import timing
+from imagebank.ingest import existing_case, timing
+from imagebank.ingest.existing_case import Relation
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.ingest.report import CaseResult, IngestReport, Outcome
@@ -91,6 +92,7 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
     report.learn_names(
         *(image.filename for image in item.images), local_patient_id=item.local_patient_id
     )
+    report.learn_reference(item.reference, local_patient_id=item.local_patient_id)
     if not item.metadata_valid:
         report.error(_("Case not imported: see the errors above."), case=item.reference)
         return result
@@ -102,9 +104,15 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
 
     # Read and check every image before anything is written.
     ready: list[tuple[ImageItem, PreparedImage]] = []
+    declared: list[ImageItem] = []  # not sent: the client says the bank holds them
     seen: dict[str, str] = {}  # SHA-256 of the file as received -> its name
     stored_as: dict[str, str] = {}  # SHA-256 of the de-identified object -> its name
     for image in sorted(item.images, key=lambda i: (i.display_order is None, i.display_order or 0)):
+        if image.known_sha256:
+            if image.known_sha256 not in seen:
+                seen[image.known_sha256] = image.filename
+                declared.append(image)
+            continue
         prepared = _prepare(image, item, report)
         if prepared is None:
             result.images_left_out += 1
@@ -142,31 +150,64 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
                 row=image.row,
                 case=item.reference,
             )
-    if not new:
-        if in_bank:
-            result.outcome = Outcome.UNCHANGED
-            result.case_id = min(in_bank.values())
-        else:
-            report.error(_("No valid image: case not imported."), case=item.reference)
-        return result
+    _account_for_declared(declared, in_bank, item, report, result)
 
     existing = _case_already_in_bank(in_bank, item, report)
+    linked = existing is not None and existing_case.relation(existing, item, site)
+    if linked == Relation.OTHER:
+        result.images_left_out += len(new)
+        report.error(
+            _(
+                "Images of this case are already in case %(case)s of the bank, which is another "
+                "case (another patient, or another case reference: “%(reference)s”): nothing was "
+                "imported. Check which case these images belong to."
+            )
+            % {"case": existing.pk, "reference": existing.source_reference},
+            case=item.reference,
+        )
+        return result
+    if existing is None and not new:
+        report.error(_("No valid image: case not imported."), case=item.reference)
+        return result
+    if linked == Relation.SAME and not new:
+        result.outcome = Outcome.UNCHANGED
+        result.case_id = existing.pk
+        return result
     if existing is not None and not existing.is_editable:
         # Its images are under review or decided: adding to it now would change what a reviewer
         # saw. The contributor gets the case back (returned) to add them.
-        result.outcome = Outcome.UNCHANGED
+        result.outcome = Outcome.UNCHANGED if linked == Relation.SAME else Outcome.REJECTED
         result.case_id = existing.pk
         result.images_left_out += len(new)
         report.error(
             _(
-                "This case is already in the bank as case %(case)s, which is %(state)s: its "
-                "%(count)s new images were not added. They can be added while the case is a draft "
-                "or returned."
+                "This case is already in the bank as case %(case)s, which is %(state)s: it was "
+                "not changed and its %(count)s new images were not added. That can be done while "
+                "the case is a draft or returned."
             )
             % {"case": existing.pk, "state": existing.get_state_display(), "count": len(new)},
             case=item.reference,
         )
         return result
+    if linked == Relation.SAME:
+        report.info(
+            _(
+                "Part of this case is already in the bank as case %(case)s: new images join it; "
+                "its metadata is not changed (edit it on the case page)."
+            )
+            % {"case": existing.pk},
+            case=item.reference,
+        )
+    elif linked == Relation.UNLINKED:
+        report.info(
+            _(
+                "Case %(case)s of the bank (the same patient, with no case reference) already "
+                "holds images of this case: it becomes %(reference)s, its empty fields are filled "
+                "from this import, and new images join it."
+            )
+            % {"case": existing.pk, "reference": item.source_reference},
+            case=item.reference,
+        )
 
     try:
         # One case, one transaction; within it the actor's right on the site is looked up once,
@@ -175,8 +216,14 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
             if existing is None:
                 metadata = _with_file_attributes(metadata, [p for _i, p in new], item, report)
                 case = case_services.create_case(
-                    site=site, actor=actor, local_patient_id=item.local_patient_id, **metadata
+                    site=site,
+                    actor=actor,
+                    local_patient_id=item.local_patient_id,
+                    source_reference=_source_reference(item, report),
+                    **metadata,
                 )
+            elif linked == Relation.UNLINKED:
+                case = existing_case.link(existing, actor=actor, item=item, metadata=metadata)
             else:
                 case = existing
             _store_images(case, actor, new, item, report, result)
@@ -202,8 +249,8 @@ def _report_rejection(error: ValidationError, item: CaseItem, report: IngestRepo
 
 
 def _case_already_in_bank(in_bank: dict[str, int], item: CaseItem, report: IngestReport):
-    """The case that holds this case's images already sent, when some are (a re-run after the
-    source gained images): new images join it instead of starting a second case."""
+    """The case that holds this case's images already sent, when some are (a re-run, perhaps
+    after the source gained images); see ingest.existing_case for what it is to this case."""
     if not in_bank:
         return None
     case_ids = sorted(set(in_bank.values()))
@@ -213,15 +260,43 @@ def _case_already_in_bank(in_bank: dict[str, int], item: CaseItem, report: Inges
             % {"cases": ", ".join(map(str, case_ids)), "case": case_ids[0]},
             case=item.reference,
         )
-    report.info(
-        _(
-            "Part of this case is already in the bank as case %(case)s: new images join it; its "
-            "metadata is not changed (edit it on the case page)."
-        )
-        % {"case": case_ids[0]},
-        case=item.reference,
-    )
-    return Case.objects.get(pk=case_ids[0])
+    return Case.objects.select_related("subject").get(pk=case_ids[0])
+
+
+def _account_for_declared(
+    declared: list[ImageItem], in_bank: dict[str, int], item: CaseItem, report, result
+) -> None:
+    """Files the client did not send because it says the bank holds them (known_files)."""
+    for image in declared:
+        where = {"file": image.filename, "row": image.row, "case": item.reference}
+        if image.known_sha256 in in_bank:
+            result.images_already_in_bank += 1
+            report.info(
+                _("Already in the bank (case %(case)s): not sent again.")
+                % {"case": in_bank[image.known_sha256]},
+                **where,
+            )
+        else:
+            result.images_left_out += 1
+            report.error(
+                _(
+                    "Not sent, as the client found it already in the bank, but the bank does not "
+                    "hold it (any more): send this file again."
+                ),
+                **where,
+            )
+
+
+def _source_reference(item: CaseItem, report: IngestReport) -> str:
+    """The case's own reference, unless it carries the patient's ID (then not kept)."""
+    try:
+        return case_services.clean_source_reference(item.source_reference, item.local_patient_id)
+    except ValidationError as error:
+        for message in _messages(error).get("source_reference", []):
+            report.warning(
+                message + " " + _("The case is imported without it."), case=item.reference
+            )
+        return ""
 
 
 def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result) -> None:

@@ -18,7 +18,7 @@ from fixtures.synthetic_cervix import render_jpeg
 from imagebank.client import cli
 from imagebank.client.cli import EXIT_FAILURE, EXIT_OK, Uploader, main, sha256_of
 from imagebank.filenames import withheld_name
-from imagebank.models import Image
+from imagebank.models import Case, Image
 from tests.factories import PASSWORD, make_contributor, make_site
 
 FAST = ["--retries", "1", "--backoff", "0", "--quiet"]
@@ -64,10 +64,10 @@ def _iarc_folder(root: Path) -> Path:
     images.save(folder / "Cases - Images.xlsx")
     meta = Workbook()
     sheet = meta.active
-    sheet.append(["", "Colposcopic assessment", ""])
-    sheet.append(["CaseID", "HPV status", "Age"])
-    sheet.append([1, "Negative", 35])
-    sheet.append([2, "Positive", 42])
+    sheet.append(["", "", "Colposcopic assessment", ""])
+    sheet.append(["Case Number", "CaseID", "HPV status", "Age"])
+    sheet.append([1, "PAT-A", "Negative", 35])
+    sheet.append([2, "PAT-B", "Positive", 42])
     meta.save(folder / "Cases Meta data.xlsx")
     for case in (1, 2):
         case_folder = folder / f"Case {case:03d}"
@@ -182,9 +182,69 @@ def test_iarc_folder_upload_and_resume(live_server, contributor_token, tmp_path,
     added = Image.objects.filter(case__site=site).count()
     assert added == 4, out
 
+    # A second run sends the spreadsheets and declares the images: nothing new comes in.
     assert main([*argv, "--token", token, *FAST]) == EXIT_OK
-    assert "skipped" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "4 of 4 images are already in the bank" in out
+    assert "0 created, 2 unchanged" in out
     assert Image.objects.filter(case__site=site).count() == added
+    assert set(Case.objects.filter(site=site).values_list("source_reference", flat=True)) == {
+        "Case 001",
+        "Case 002",
+    }
+
+
+def _send_through_the_web_form(site, user, folder: Path, local_patient_id: str) -> Case:
+    """Case 002's images, sent earlier through the new-case form (services, as the view does)."""
+    from imagebank.services.cases import create_case
+    from imagebank.services.images import add_image
+
+    case = create_case(site=site, actor=user, local_patient_id=local_patient_id)
+    for path in sorted((folder / "Case 002").iterdir()):
+        with path.open("rb") as handle:
+            add_image(case=case, actor=user, fileobj=handle, filename=path.name, step="other")
+    return case
+
+
+def test_resume_after_a_web_form_upload_links_the_same_patients_case(
+    live_server, contributor_token, tmp_path, capsys
+):
+    """The failure the issue found: the client left out Case 002's folder because its images were
+    in the bank (sent through the web form), the server refused the spreadsheet's case as having
+    no folder, and a re-run said everything was already in the bank."""
+    site, user, token = contributor_token
+    folder = _iarc_folder(tmp_path)
+    earlier = _send_through_the_web_form(site, user, folder, local_patient_id="PAT-B")
+    argv = ["upload", str(folder), "--site", "test-clinic", "--url", live_server.url]
+
+    assert main([*argv, "--token", token, *FAST]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "1 created" in out and "errors" in out and "0 errors" in out
+
+    earlier.refresh_from_db()
+    assert earlier.source_reference == "Case 002"
+    assert earlier.hpv_result == "positive"  # filled from the spreadsheet
+    assert Case.objects.filter(site=site).count() == 2
+    assert earlier.images.count() == 2  # its images were not stored twice
+
+    assert main([*argv, "--token", token, *FAST]) == EXIT_OK
+    assert "0 created, 2 unchanged" in capsys.readouterr().out
+
+
+def test_resume_never_reports_another_patients_images_as_this_case_already_in_the_bank(
+    live_server, contributor_token, tmp_path, capsys
+):
+    site, user, token = contributor_token
+    folder = _iarc_folder(tmp_path)
+    _send_through_the_web_form(site, user, folder, local_patient_id="someone else")
+    argv = ["upload", str(folder), "--site", "test-clinic", "--url", live_server.url]
+
+    for _run in range(2):  # the same answer on every run: it is a conflict, not "done"
+        assert main([*argv, "--token", token, *FAST]) == cli.EXIT_REPORTED_ERRORS
+        out = capsys.readouterr().out
+        assert "another case" in out
+        assert "2 unchanged" not in out
+    assert Case.objects.filter(site=site, source_reference="Case 002").count() == 0
 
 
 # --- what is sent, without a server -------------------------------------------------------------
@@ -196,17 +256,22 @@ class RecordingClient:
     def __init__(self, known: set[str]):
         self.known_hashes = known
         self.sent: list[list[str]] = []
+        self.declarations: list[dict] = []
 
     def known(self, site, hashes):
         return {h for h in hashes if h in self.known_hashes}
 
     def ingest(self, site, path, on_progress=None):
         with zipfile.ZipFile(path) as archive:
-            self.sent.append(sorted(archive.namelist()))
+            names = sorted(archive.namelist())
+            self.sent.append(names)
+            for name in names:
+                if name.endswith("/.imagebank-known.json"):
+                    self.declarations.append(json.loads(archive.read(name)))
         return {"id": 1, "status": "done", "report": {"summary": {"errors": 0}, "problems": []}}
 
 
-def test_iarc_folder_resumes_with_only_the_cases_not_in_the_bank(tmp_path):
+def test_iarc_folder_resumes_sending_every_case_and_declaring_what_the_bank_holds(tmp_path):
     folder = _iarc_folder(tmp_path)
     known = {sha256_of(p) for p in (folder / "Case 001").iterdir()}
     known.add(sha256_of(folder / "Case 002" / "C21.jpg"))  # half of case 2 is in already
@@ -217,26 +282,44 @@ def test_iarc_folder_resumes_with_only_the_cases_not_in_the_bank(tmp_path):
     assert outcome.status == "uploaded"
     assert client.sent == [
         [
-            "colposcopy/Case 002/C21.jpg",
+            "colposcopy/.imagebank-known.json",
             "colposcopy/Case 002/C22.jpg",
             "colposcopy/Cases - Images.xlsx",
             "colposcopy/Cases Meta data.xlsx",
         ]
     ]
+    # No case is left out: what the bank holds is declared, by path and hash.
+    assert client.declarations == [
+        {
+            "version": 1,
+            "files": {
+                "Case 001/C11.jpg": sha256_of(folder / "Case 001" / "C11.jpg"),
+                "Case 001/C12.jpg": sha256_of(folder / "Case 001" / "C12.jpg"),
+                "Case 002/C21.jpg": sha256_of(folder / "Case 002" / "C21.jpg"),
+            },
+        }
+    ]
     assert not list(tmp_path.glob("*.zip"))  # the temporary ZIP is gone
 
 
-def test_iarc_folder_entirely_in_the_bank_is_not_sent(tmp_path):
+def test_an_iarc_folder_entirely_in_the_bank_still_goes_so_the_server_decides(tmp_path):
     folder = _iarc_folder(tmp_path)
     client = RecordingClient({sha256_of(p) for p in folder.glob("Case */*.jpg")})
 
     outcome = Uploader(client, 1, True, tmp_path).upload(folder)
 
-    assert outcome.status == "skipped"
-    assert client.sent == []
+    assert outcome.status == "uploaded"
+    assert client.sent == [
+        [
+            "colposcopy/.imagebank-known.json",
+            "colposcopy/Cases - Images.xlsx",
+            "colposcopy/Cases Meta data.xlsx",
+        ]
+    ]
+    assert len(client.declarations[0]["files"]) == 4
 
 
-def test_case_package_is_zipped_whole_unless_every_file_is_known(tmp_path):
+def test_case_package_goes_with_its_manifest_and_declares_the_images_the_bank_holds(tmp_path):
     package = tmp_path / "package"
     images = _jpegs(package / "images", 2)
     (package / "manifest.json").write_text("{}")
@@ -244,12 +327,24 @@ def test_case_package_is_zipped_whole_unless_every_file_is_known(tmp_path):
     client = RecordingClient({sha256_of(images[0])})
     assert Uploader(client, 1, True, tmp_path).upload(package).status == "uploaded"
     assert client.sent == [
-        ["package/images/image-0.jpg", "package/images/image-1.jpg", "package/manifest.json"]
+        ["package/.imagebank-known.json", "package/images/image-1.jpg", "package/manifest.json"]
+    ]
+    assert client.declarations == [
+        {"version": 1, "files": {"images/image-0.jpg": sha256_of(images[0])}}
     ]
 
-    client = RecordingClient({sha256_of(p) for p in images})
-    assert Uploader(client, 1, True, tmp_path).upload(package).status == "skipped"
-    assert client.sent == []
+    client = RecordingClient(set())
+    assert Uploader(client, 1, True, tmp_path).upload(package).status == "uploaded"
+    assert client.sent == [
+        ["package/images/image-0.jpg", "package/images/image-1.jpg", "package/manifest.json"]
+    ]
+    assert client.declarations == []
+
+
+def test_the_client_and_the_server_name_the_declaration_alike():
+    from imagebank.ingest.known_files import KNOWN_FILES_NAME
+
+    assert cli.KNOWN_FILES_NAME == KNOWN_FILES_NAME
 
 
 def test_folder_of_unknown_kind_fails_the_run(tmp_path, capsys, monkeypatch):
@@ -385,5 +480,7 @@ def test_case_package_dicom_file_and_dicom_folder_go_in_and_then_are_skipped(
 
     out = capsys.readouterr().out
     assert status == EXIT_OK
-    assert out.count("skipped") == 3
+    # The DICOM file and folder are skipped; the package goes, its images declared, not sent.
+    assert out.count("skipped") == 2
+    assert "3 of 3 images are already in the bank: declared, not sent again" in out
     assert images.count() == 6
