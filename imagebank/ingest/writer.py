@@ -300,13 +300,12 @@ def _source_reference(item: CaseItem, report: IngestReport) -> str:
 
 
 def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result) -> None:
-    for image, prepared in new:
-        try:
-            # store_prepared writes in a savepoint of its own: an image it refuses rolls back
-            # alone, and the case's other images stay.
-            image_services.store_prepared(
-                case=case,
-                actor=actor,
+    # All of the case's images at once: its lock, state and contents are read once, not per image.
+    outcomes = image_services.store_prepared_images(
+        case=case,
+        actor=actor,
+        images=[
+            image_services.ImageToStore(
                 prepared=prepared,
                 filename=image.filename,
                 step=image.step,
@@ -316,9 +315,13 @@ def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result
                 capture_device=image.capture_device,
                 step_is_guess=image.step_is_guess,
             )
-        except ValidationError as error:
+            for image, prepared in new
+        ],
+    )
+    for (image, _prepared), outcome in zip(new, outcomes, strict=True):
+        if isinstance(outcome, ValidationError):
             result.images_left_out += 1
-            for messages in _messages(error).values():
+            for messages in _messages(outcome).values():
                 for message in messages:
                     report.error(message, file=image.filename, row=image.row, case=item.reference)
             continue

@@ -106,6 +106,19 @@ def _fill_case_from_file(case: Case, actor, prepared: PreparedImage, image: Imag
         )
 
 
+@dataclass(frozen=True)
+class ImageToStore:
+    """One checked and de-identified image (see ingest.prepared) and its place in a case."""
+
+    prepared: PreparedImage
+    filename: str
+    step: str
+    display_order: int | None = None  # None: after the images the case holds
+    step_original_wording: str = ""
+    capture_device: str = ""
+    step_is_guess: bool = False
+
+
 def store_prepared(
     *,
     case: Case,
@@ -119,65 +132,135 @@ def store_prepared(
     step_is_guess: bool = False,
 ) -> Image:
     """Store an already checked and de-identified image in a case (see ingest.prepared)."""
+    _check_placement(step, display_order)  # before anything is stored
+    [stored] = store_prepared_images(
+        case=case,
+        actor=actor,
+        images=[
+            ImageToStore(
+                prepared=prepared,
+                filename=filename,
+                step=step,
+                display_order=display_order,
+                step_original_wording=step_original_wording,
+                capture_device=capture_device,
+                step_is_guess=step_is_guess,
+            )
+        ],
+    )
+    if isinstance(stored, ValidationError):
+        raise stored
+    return stored
+
+
+def store_prepared_images(
+    *, case: Case, actor, images: list[ImageToStore]
+) -> list[Image | ValidationError]:
+    """Store a case's checked images, in their order: what a bulk import does with each case.
+
+    The actor's right and the case's state are checked, under the case's lock, and what the case
+    holds is read, once for all of them. An image the case cannot take (a bad step or position,
+    content or a position it already holds) comes back as its ValidationError, in its place, and
+    no row is written for it; the others are stored.
+    """
     require(
         can_edit_case(actor, case),
         _("Images can be added only to your own draft or returned case."),
     )
-    name = os.path.basename(filename or "upload")[:255]
-    _check_placement(step, display_order)
-    with timing.phase("store objects"):
-        stored = storage.store_bytes(prepared.data, prepared.extension, prefix="images")
-        derived = _store_derivatives(prepared.derivatives)
+    staged = [_store_objects(item) for item in images]
 
     with transaction.atomic():
         # The lock, and the state as it is now; the case's ~60 other columns are not needed.
         locked = Case.objects.select_for_update().only("state", "site_id").get(pk=case.pk)
         require(can_edit_case(actor, locked))
-        # The places and contents the case holds, in one query: a case has a few images, and a
-        # bulk import stores many of them one after another.
+        # The positions and contents the case holds: a few images, read once.
         held = dict(
             Image.objects.filter(case_id=case.pk).order_by().values_list("display_order", "sha256")
         )
-        if stored.sha256 in held.values():
-            raise ValidationError({"file": _("%(file)s is already in this case.") % {"file": name}})
-        # Without a position the image goes after the last one, a place free under the lock.
-        order = display_order or max(held, default=0) + 1
-        if order in held:
-            raise ValidationError(
-                {
-                    "display_order": _("Another image already has position %(order)s.")
-                    % {"order": order}
-                }
+        outcomes: list[Image | ValidationError] = []
+        for item, (name, stored, derived) in zip(images, staged, strict=True):
+            refusal = (
+                stored if isinstance(stored, ValidationError) else _refusal(held, item, stored)
             )
-        image = Image.objects.create(
-            case=case,
-            step=step,
-            step_is_guess=step_is_guess,
-            step_original_wording=step_original_wording[:200],
-            display_order=order,
-            source_format=prepared.source_format,
-            original_filename=filenames.stored_name(name, case=case),
-            capture_device=(capture_device or prepared.attributes.get("capture_device", ""))[:200],
-            file=stored.key,
-            content_type=prepared.content_type,
-            byte_size=stored.byte_size,
-            sha256=stored.sha256,
-            original_sha256=prepared.received_sha256,
-            burned_in_annotation=prepared.burned_in_annotation,
-            uploaded_by=actor,
-            # Previews made with the check bring the dimensions as shown (EXIF orientation).
-            **{"width": prepared.width, "height": prepared.height, **derived},
-        )
-        record_image_event(
-            case,
-            actor,
-            CaseEvent.Kind.IMAGE_ADDED,
-            {"image": image.pk, "step": step, "order": order, "sha256": stored.sha256},
-        )
-        if not derived:
-            from imagebank.tasks import process_image
+            if refusal is not None:
+                outcomes.append(refusal)
+                continue
+            # Without a position the image goes after the last one, a place free under the lock.
+            order = item.display_order or max(held, default=0) + 1
+            outcomes.append(_add_image_row(case, actor, item, name, stored, derived, order))
+            held[order] = stored.sha256
+    return outcomes
 
-            transaction.on_commit(lambda: process_image.delay(image.pk))
+
+def _store_objects(item: ImageToStore) -> tuple[str, storage.StoredObject | ValidationError, dict]:
+    """The image's base name, and its objects put in storage under their content hashes once
+    its placement is valid."""
+    name = os.path.basename(item.filename or "upload")[:255]
+    try:
+        _check_placement(item.step, item.display_order)
+    except ValidationError as error:
+        return name, error, {}
+    with timing.phase("store objects"):
+        stored = storage.store_bytes(item.prepared.data, item.prepared.extension, prefix="images")
+        derived = _store_derivatives(item.prepared.derivatives)
+    return name, stored, derived
+
+
+def _refusal(
+    held: dict[int, str], item: ImageToStore, stored: storage.StoredObject
+) -> ValidationError | None:
+    name = os.path.basename(item.filename or "upload")[:255]
+    if stored.sha256 in held.values():
+        return ValidationError({"file": _("%(file)s is already in this case.") % {"file": name}})
+    if item.display_order in held:
+        return ValidationError(
+            {
+                "display_order": _("Another image already has position %(order)s.")
+                % {"order": item.display_order}
+            }
+        )
+    return None
+
+
+def _add_image_row(
+    case: Case,
+    actor,
+    item: ImageToStore,
+    name: str,
+    stored: storage.StoredObject,
+    derived: dict,
+    order: int,
+) -> Image:
+    prepared = item.prepared
+    image = Image.objects.create(
+        case=case,
+        step=item.step,
+        step_is_guess=item.step_is_guess,
+        step_original_wording=item.step_original_wording[:200],
+        display_order=order,
+        source_format=prepared.source_format,
+        original_filename=filenames.stored_name(name, case=case),
+        capture_device=(item.capture_device or prepared.attributes.get("capture_device", ""))[:200],
+        file=stored.key,
+        content_type=prepared.content_type,
+        byte_size=stored.byte_size,
+        sha256=stored.sha256,
+        original_sha256=prepared.received_sha256,
+        burned_in_annotation=prepared.burned_in_annotation,
+        uploaded_by=actor,
+        # Previews made with the check bring the dimensions as shown (EXIF orientation).
+        **{"width": prepared.width, "height": prepared.height, **derived},
+    )
+    record_image_event(
+        case,
+        actor,
+        CaseEvent.Kind.IMAGE_ADDED,
+        {"image": image.pk, "step": item.step, "order": order, "sha256": stored.sha256},
+    )
+    if not derived:
+        from imagebank.tasks import process_image
+
+        transaction.on_commit(lambda: process_image.delay(image.pk))
     return image
 
 

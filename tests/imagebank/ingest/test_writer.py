@@ -231,16 +231,17 @@ def test_a_case_that_fails_midway_leaves_database_and_storage_as_they_were(
 ):
     from imagebank.services import images as image_services
 
-    real = image_services.store_prepared
+    real = image_services.record_image_event
     calls = []
 
-    def failing_on_second(**kwargs):
-        calls.append(kwargs["filename"])
+    def failing_on_second(*args):
+        # The second image's row is written, then its audit event fails.
+        calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        return real(**kwargs)
+        return real(*args)
 
-    monkeypatch.setattr(image_services, "store_prepared", failing_on_second)
+    monkeypatch.setattr(image_services, "record_image_event", failing_on_second)
     before = counts()
     item = CaseItem("Case 5", "P-5", images=[image("a.jpg", jpeg(1)), image("b.jpg", jpeg(2))])
     with pytest.raises(RuntimeError):
