@@ -23,7 +23,16 @@ from django.utils.translation import gettext_lazy as _
 from .terms import Term, vocabulary
 
 SWEDE_2005 = "Swede score (Strander et al., Acta Obstet Gynecol Scand 2005)"
-NOT_ASSESSED_SPELLINGS = ("Not assessed", "Unknown", "Not known", "Not done", "Not assessable")
+NOT_ASSESSED_SPELLINGS = (
+    "Not assessed",
+    "Unknown",
+    "Not known",
+    "Not done",
+    "Not assessable",
+    "Not applied",
+    "Lugol not applied",
+    "Iodine not applied",
+)
 
 
 def _not_assessed() -> Term:

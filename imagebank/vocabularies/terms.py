@@ -99,7 +99,9 @@ NEGATION_CUES = frozenset(
         ("ruled", "out"),
     }
 )
-NEGATION_WINDOW = 3  # tokens
+NEGATION_WINDOW = 6  # tokens: "no evidence of CIN or malignancy"
+# Words that end a negation's reach: "no CIN but HSIL on the second biopsy".
+NEGATION_ENDS = frozenset({"but", "however", "although", "though", "except", "yet", "whereas"})
 
 
 # ... and words that do so from right after it: "HSIL ruled out", "CIN excluded".
@@ -117,6 +119,10 @@ POST_NEGATION_CUES = frozenset(
 
 def _is_negated(text_tokens: tuple[str, ...], start: int, end: int) -> bool:
     before = text_tokens[max(0, start - NEGATION_WINDOW) : start]
+    for index in range(len(before) - 1, -1, -1):
+        if before[index] in NEGATION_ENDS:
+            before = before[index + 1 :]
+            break
     after = text_tokens[end : end + 2]
     return any(
         before[i : i + len(cue)] == cue for cue in NEGATION_CUES for i in range(len(before))

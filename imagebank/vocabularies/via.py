@@ -135,7 +135,13 @@ ACETOWHITE_LOCATION = vocabulary(
     Term(
         "outside_tz",
         _("Outside the transformation zone, away from the os"),
-        ("Outside TZ", "Outside the TZ", "Away from the SCJ", "Far from the external os"),
+        (
+            "Outside TZ",
+            "Outside the TZ",
+            "Away from the TZ",
+            "Away from the SCJ",
+            "Far from the external os",
+        ),
     ),
     source=IARC_VIA,
 )

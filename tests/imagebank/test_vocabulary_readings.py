@@ -203,6 +203,10 @@ def test_two_tz_types_in_one_impression_give_none():
         ("Microinvasive squamous cell carcinoma arising in CIN3", "scc_microinvasive", None),
         ("Chronic cervicitis with squamous metaplasia. No dysplasia.", "cervicitis", None),
         ("No evidence of malignancy", "normal", None),
+        ("No evidence of CIN or malignancy", "normal", None),
+        ("Cervical intraepithelial neoplasia grade 3", "cin3", None),
+        ("HSIL-CIN3 with focal microinvasion", "scc_microinvasive", None),
+        ("No CIN seen but HSIL on the second biopsy", "hsil", None),
         ("Adenocarcinoma in situ and HSIL (CIN3)", "ais", None),
     ],
 )
