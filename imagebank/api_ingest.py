@@ -141,7 +141,7 @@ class IngestViewSet(
         query.is_valid(raise_exception=True)
         site = _contributable_site(request.user, query.validated_data["site"])
         hashes = {h.lower() for h in query.validated_data["sha256"] if SHA256.match(h.lower())}
-        known = Image.objects.filter(case__site=site, original_sha256__in=hashes).values_list(
+        known = Image.objects.received_in_site(site, hashes).values_list(
             "original_sha256", flat=True
         )
         return Response({"known": sorted(set(known))})

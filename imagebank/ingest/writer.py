@@ -133,9 +133,7 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
         ready.append((image, prepared))
 
     in_bank = dict(
-        Image.objects.filter(case__site=site, original_sha256__in=list(seen)).values_list(
-            "original_sha256", "case_id"
-        )
+        Image.objects.received_in_site(site, seen).values_list("original_sha256", "case_id")
     )
     new = [
         (image, prepared) for image, prepared in ready if prepared.received_sha256 not in in_bank

@@ -17,6 +17,17 @@ class ProcessingStatus(models.TextChoices):
     FAILED = "failed", _("Processing failed")
 
 
+class ImageQuerySet(models.QuerySet):
+    def received_in_site(self, site, sha256s) -> "ImageQuerySet":
+        """The site's images whose file as received had one of these SHA-256 hashes ("already in
+        the bank?"). Written as a sub-query on the site's cases, not a join, so that SQLite too
+        looks the hashes up in their index instead of reading every image of the site."""
+        return self.filter(
+            original_sha256__in=list(sha256s),
+            case_id__in=Case.objects.filter(site=site).values("pk"),
+        ).order_by()
+
+
 class Image(models.Model):
     """One photograph of an examination, stored under its SHA-256 in private storage."""
 
@@ -77,6 +88,8 @@ class Image(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_images"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["case", "display_order"]
