@@ -48,7 +48,6 @@ class Reading:
     also: dict[str, Any] = field(default_factory=dict)  # other fields the wording names
     not_given: bool = False  # "None", "N/A", "-": no value, and no problem
     unknown: bool = False  # "Unknown", where the vocabulary has no such term
-    exact: bool = False  # the whole wording is one of the term's own wordings
     unread: list[str] = field(default_factory=list)  # parts that named nothing
 
     @property
@@ -63,9 +62,7 @@ def read(vocabulary: Vocabulary, wording: str | None, *, many: bool = False) -> 
         return Reading(not_given=True)
     term = vocabulary.lookup(wording)
     if term is not None:
-        return Reading(
-            code="" if many else term.code, codes=[term.code] if many else [], exact=True
-        )
+        return Reading(code="" if many else term.code, codes=[term.code] if many else [])
     if key in NOT_GIVEN:
         return Reading(not_given=True)
     if key in UNKNOWN:
@@ -83,7 +80,7 @@ def read_finding_column(vocabulary: Vocabulary, header: str, wording: str | None
     if wording_key(wording) in YES:
         term = vocabulary.lookup(header)
         if term is not None:
-            return Reading(codes=[term.code], exact=True)
+            return Reading(codes=[term.code])
     return read(vocabulary, wording, many=True)
 
 

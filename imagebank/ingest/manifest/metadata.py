@@ -46,7 +46,7 @@ def _term(vocabulary: vocab.Vocabulary, value: str) -> tuple[str | None, bool, v
     is None when the wording names no term. Composite wordings ("Type 3 transformation zone;
     HSIL") are read as the IARC importer reads them (imagebank.vocabularies.readings)."""
     if value in vocabulary:
-        return value, False, vocab.Reading(code=value, exact=True)
+        return value, False, vocab.Reading(code=value)
     reading = vocab.read(vocabulary, value)
     if not reading.code:
         return None, False, reading
