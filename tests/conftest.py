@@ -53,3 +53,19 @@ def local_storage(settings) -> Path:
     at files on disk or at responses streamed from it. Returns the folder."""
     _use_local_storage(settings)
     return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def site():
+    """A contributing site (tests of one site's cases)."""
+    from tests.factories import make_site
+
+    return make_site()
+
+
+@pytest.fixture
+def contributor(site):
+    """A contributor of `site`."""
+    from tests.factories import make_contributor
+
+    return make_contributor(site)

@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from imagebank.models import CODED_FIELDS, Case, Subject
 from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.services import cases as case_services
-from tests.factories import make_contributor, make_site
 
 ONE_CODE = {field: sorted(vocabulary.codes)[0] for field, vocabulary in CODED_FIELDS.items()}
 
@@ -57,16 +56,6 @@ REFUSALS = [
     for name, cases in REFUSED.items()
     for values, field in cases
 ]
-
-
-@pytest.fixture
-def site():
-    return make_site()
-
-
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
 
 
 def create(site, actor, **values) -> Case:

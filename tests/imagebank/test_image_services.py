@@ -32,16 +32,6 @@ JPEG = render_jpeg("after_acetic_acid", seed=11)  # 640 x 480
 
 
 @pytest.fixture
-def site():
-    return make_site()
-
-
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
-
-
-@pytest.fixture
 def case(site, contributor):
     return make_case(site=site, actor=contributor)
 

@@ -20,7 +20,7 @@ from imagebank.models import Case, Image
 from imagebank.permissions import can_contribute_to, can_edit_case, site_permissions_remembered
 from imagebank.services.ingest import run_ingest
 from imagebank.services.sites import remove_site_member
-from tests.factories import UserFactory, make_case, make_contributor, make_site
+from tests.factories import UserFactory, make_case, make_site
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +30,6 @@ PERMISSION_TABLE = "siteuserobjectpermission"
 
 def permission_queries(queries) -> int:
     return sum(PERMISSION_TABLE in query["sql"] for query in queries)
-
-
-@pytest.fixture
-def site():
-    return make_site()
-
-
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
 
 
 def test_within_a_block_the_right_is_looked_up_once(site, contributor):

@@ -26,16 +26,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
 
 @pytest.fixture
-def site():
-    return make_site()
-
-
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
-
-
-@pytest.fixture
 def case(site, contributor):
     return make_case(site=site, actor=contributor)
 

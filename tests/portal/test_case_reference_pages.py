@@ -31,11 +31,6 @@ def site():
     return make_site("kisumu", name="Kisumu District Hospital")
 
 
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
-
-
 def listed(response) -> list[int]:
     return [case.pk for case in response.context["page"].object_list]
 

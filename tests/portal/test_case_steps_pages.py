@@ -34,11 +34,6 @@ def site():
     return make_site("kisumu", name="Kisumu District Hospital")
 
 
-@pytest.fixture
-def contributor(site):
-    return make_contributor(site)
-
-
 def new_case(client, site, **data):
     return client.post(
         reverse("portal:cases:new"),

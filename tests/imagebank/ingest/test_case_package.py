@@ -13,14 +13,9 @@ from imagebank.ingest.manifest import FORMAT_NAME
 from imagebank.ingest.package_template import template_zip_bytes
 from imagebank.ingest.report import Outcome
 from imagebank.models import Case, Image
-from tests.factories import make_contributor, make_site
+from tests.factories import make_contributor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
-
-
-@pytest.fixture
-def site():
-    return make_site()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from imagebank.ingest.dicom_deid import ACTIONS, BASIC_PROFILE, deidentify, repl
 from imagebank.ingest.sources import ingest_paths
 from imagebank.models import Case, Image
 from imagebank.services import images as image_services
-from tests.factories import make_case, make_contributor, make_site
+from tests.factories import make_case, make_contributor
 from tests.imagebank.ingest.dicom_samples import (
     DEID_DATA,
     PHI,
@@ -110,11 +110,6 @@ def everything_stored() -> bytes:
 def stored_dataset(image: Image) -> Dataset:
     with default_storage.open(image.file.name) as file:
         return dcmread(io.BytesIO(file.read()))
-
-
-@pytest.fixture
-def site():
-    return make_site()
 
 
 @pytest.fixture

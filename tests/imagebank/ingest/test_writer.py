@@ -31,11 +31,6 @@ def counts() -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def site():
-    return make_site()
-
-
-@pytest.fixture
 def actor(site):
     return make_contributor(site)
 
