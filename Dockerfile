@@ -32,4 +32,4 @@ RUN pip install . \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "imagebank.wsgi:application", "--bind=0.0.0.0:8000", "--access-logfile=-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind=0.0.0.0:8000", "--access-logfile=-"]

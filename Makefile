@@ -23,7 +23,7 @@ demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A imagebank worker --queues default,ingest,benchmark --pool solo \
+	$(BIN)/celery -A config worker --queues default,ingest,benchmark --pool solo \
 		--loglevel INFO & worker=$$!; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

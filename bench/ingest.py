@@ -60,7 +60,7 @@ PHASES = {
 
 def setup_django(data_dir: Path, database_url: str = "") -> None:
     os.environ["DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagebank.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     for name in ("REDIS_URL", "AWS_STORAGE_BUCKET_NAME", "MEDIA_ROOT"):
         os.environ.pop(name, None)  # embedded broker, files under data_dir: measure our code
     os.environ["DATABASE_URL"] = database_url  # empty: SQLite in data_dir

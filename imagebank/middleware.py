@@ -2,7 +2,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from imagebank.roles import ROLES_REQUIRING_MFA, user_roles
+from imagebank.roles import requires_mfa
 
 # Pages a curator without MFA may still reach: setting MFA up, signing out, static files.
 _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/")
@@ -18,7 +18,7 @@ class RequireMFAForPrivilegedRolesMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and user_roles(user) & ROLES_REQUIRING_MFA
+            and requires_mfa(user)
             and not request.path.startswith(_ALLOWED_PREFIXES)
             and not is_mfa_enabled(user)
         ):

@@ -15,7 +15,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from imagebank.lifecycle import SUBMITTED_STATES
 from imagebank.models import Case, Site
-from imagebank.roles import Role, has_role
+from imagebank.roles import CURATOR, has_role, reads_all_cases, reads_submitted_cases
 
 # (user pk, permission, site pk) -> allowed, while a `site_permissions_remembered` block runs.
 _remembered: ContextVar[dict[tuple[int, str, int], bool] | None] = ContextVar(
@@ -74,7 +74,7 @@ def can_use_imports(user) -> bool:
         return False
     return (
         user.is_superuser
-        or has_role(user, Role.CURATOR)
+        or has_role(user, CURATOR)
         or sites_with_permission(user, "imagebank.contribute_to_site").exists()
     )
 
@@ -82,9 +82,9 @@ def can_use_imports(user) -> bool:
 def can_view_case(user, case: Case) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser or has_role(user, Role.CURATOR):
+    if reads_all_cases(user):
         return True
-    if has_role(user, Role.REVIEWER) and case.state in SUBMITTED_STATES:
+    if reads_submitted_cases(user) and case.state in SUBMITTED_STATES:
         return True
     return has_site_permission(user, "imagebank.view_site_cases", case.site_id)
 
@@ -102,7 +102,7 @@ def can_see_file_names(user, case: Case) -> bool:
     pictures blind to where and whom they come from."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser or has_role(user, Role.CURATOR):
+    if user.is_superuser or has_role(user, CURATOR):
         return True
     return can_contribute_to(user, case.site)
 

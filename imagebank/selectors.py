@@ -8,14 +8,14 @@ from django.shortcuts import get_object_or_404
 from imagebank.lifecycle import SUBMITTED_STATES
 from imagebank.models import Case, CaseEvent, Image, IngestRun, Site
 from imagebank.permissions import sites_with_permission
-from imagebank.roles import Role, user_roles
+from imagebank.roles import reads_all_cases, reads_submitted_cases
 
 
 def sites_for_user(user) -> QuerySet[Site]:
     """Sites a user belongs to; curators and reviewers see every site."""
     if not user.is_authenticated or not user.is_active:
         return Site.objects.none()
-    if user.is_superuser or user_roles(user) & {Role.CURATOR, Role.REVIEWER}:
+    if reads_submitted_cases(user):
         return Site.objects.all()
     return sites_with_permission(user, "imagebank.view_site_cases")
 
@@ -28,13 +28,12 @@ def cases_for_user(user) -> QuerySet[Case]:
     """Cases of the user's own sites, plus every submitted case for reviewers; all for curators."""
     if not user.is_authenticated or not user.is_active:
         return Case.objects.none()
-    roles = user_roles(user)
-    if user.is_superuser or Role.CURATOR in roles:
+    if reads_all_cases(user):
         visible = Q()
     else:
         own_sites = sites_with_permission(user, "imagebank.view_site_cases").values("pk")
         visible = Q(site__in=own_sites)
-        if Role.REVIEWER in roles:
+        if reads_submitted_cases(user):
             visible |= Q(state__in=SUBMITTED_STATES)
     return Case.objects.filter(visible).select_related("site", "subject", "created_by")
 
@@ -106,6 +105,6 @@ def ingest_runs_for_user(user) -> QuerySet[IngestRun]:
     if not user.is_authenticated or not user.is_active:
         return IngestRun.objects.none()
     runs = IngestRun.objects.select_related("site", "started_by")
-    if user.is_superuser or Role.CURATOR in user_roles(user):
+    if reads_all_cases(user):
         return runs
     return runs.filter(site__in=contributable_sites(user).values("pk"))

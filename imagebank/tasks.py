@@ -1,7 +1,8 @@
 """Background work of the core: thin Celery wrappers that lock, check state, and are idempotent.
 
-Every task here runs on the `ingest` queue, named in settings.CELERY_TASK_ROUTES (Celery deprecates
-the per-task `queue` attribute).
+Every task here runs on the `ingest` queue, declared with its route in imagebank.queues. A task
+imports the service it calls inside its function, so that services (which queue tasks on commit)
+and tasks never import each other at module level.
 """
 
 import hashlib
@@ -14,8 +15,6 @@ from django.utils.translation import gettext as _
 from imagebank import hooks, image_processing, storage
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus
-from imagebank.services.cases import transition_case
-from imagebank.services.ingest import execute_queued_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +84,8 @@ def process_image(image_id: int) -> str:
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def run_quality_checks(case_id: int) -> str:
     """Run the registered automated checks on a submitted case, then hand it to review."""
+    from imagebank.services.cases import transition_case  # tasks import services, never back
+
     case = Case.objects.filter(pk=case_id).first()
     if case is None:
         return "missing"
@@ -104,4 +105,6 @@ def run_quality_checks(case_id: int) -> str:
 @shared_task(acks_late=True, time_limit=3600, soft_time_limit=3540)
 def run_queued_ingest(run_id: int) -> str:
     """Import a file sent from the import page. Idempotent: only a queued run is taken."""
+    from imagebank.services.ingest import execute_queued_ingest
+
     return execute_queued_ingest(run_id)

@@ -1,28 +1,31 @@
-from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+"""The core's pages (namespace "imagebank"): cases, imports and the permission-checked file views.
 
-from imagebank import views_ingest
+The root URL conf (config.urls) mounts them at the site's root; the API is in imagebank.api.urls.
+"""
 
-# The import pages, under /imports/ in the "imagebank" namespace.
-import_patterns = (
-    [
-        path("", views_ingest.import_list, name="import-list"),
-        path("template/case-package.zip", views_ingest.import_template, name="import-template"),
-        path("<int:pk>/", views_ingest.import_detail, name="import-detail"),
-        path("<int:pk>/report.json", views_ingest.import_report, name="import-report"),
-    ],
-    "imagebank",
-)
+from django.urls import path
+
+from imagebank.views import cases, files, imports
+
+app_name = "imagebank"
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("imagebank.api_urls")),
-    path("files/", include("imagebank.file_urls")),
-    path("imports/", include(import_patterns)),
-    path("", include("portal.urls")),
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/new/", cases.case_new, name="case-new"),
+    path("cases/<int:pk>/", cases.case_detail, name="case-detail"),
+    path("cases/<int:pk>/edit/", cases.case_edit, name="case-edit"),
+    path("cases/<int:pk>/submit/", cases.case_submit, name="case-submit"),
+    path("cases/<int:pk>/images/", cases.case_add_images, name="case-add-images"),
+    path("cases/<int:pk>/images/status/", cases.case_image_status, name="case-image-status"),
+    path("cases/<int:pk>/images/arrange/", cases.case_arrange_images, name="case-arrange-images"),
+    path(
+        "cases/<int:pk>/images/<int:image_pk>/remove/",
+        cases.case_remove_image,
+        name="case-remove-image",
+    ),
+    path("imports/", imports.import_list, name="import-list"),
+    path("imports/template/case-package.zip", imports.import_template, name="import-template"),
+    path("imports/<int:pk>/", imports.import_detail, name="import-detail"),
+    path("imports/<int:pk>/report.json", imports.import_report, name="import-report"),
+    path("files/images/<int:pk>/<str:variant>/", files.image_file, name="image-file"),
 ]

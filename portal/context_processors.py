@@ -1,7 +1,9 @@
 from django.utils.functional import SimpleLazyObject
 
+from access_requests.roles import ACCESS_COMMITTEE, RESEARCHER
+from curation.roles import REVIEWER
 from imagebank import selectors
-from imagebank.roles import Role, user_roles
+from imagebank.roles import CURATOR, user_roles
 
 
 def _navigation_for(user) -> dict[str, bool]:
@@ -9,13 +11,13 @@ def _navigation_for(user) -> dict[str, bool]:
     contributes = selectors.contributable_sites(user).exists()
     return {
         "contributor": contributes,
-        "reviewer": Role.REVIEWER in roles,
-        "curator": Role.CURATOR in roles or user.is_superuser,
-        "access_committee": Role.ACCESS_COMMITTEE in roles,
-        "researcher": Role.RESEARCHER in roles,
+        "reviewer": REVIEWER in roles,
+        "curator": CURATOR in roles or user.is_superuser,
+        "access_committee": ACCESS_COMMITTEE in roles,
+        "researcher": RESEARCHER in roles,
         # Case pages are for everyone whose role reaches cases; the others have nothing there.
         "cases": contributes
-        or bool(roles & {Role.REVIEWER, Role.CURATOR})
+        or bool(roles & {REVIEWER, CURATOR})
         or user.is_superuser
         or selectors.sites_for_user(user).exists(),
     }

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from portal import views
 
@@ -6,5 +6,4 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
-    path("cases/", include("imagebank.page_urls", namespace="cases")),
 ]

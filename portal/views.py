@@ -12,10 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from access_requests.roles import ACCESS_COMMITTEE, RESEARCHER
+from curation.roles import REVIEWER
 from imagebank import selectors
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case
-from imagebank.roles import Role, user_roles
+from imagebank.roles import CURATOR, user_roles
 
 RECENT_CASES = 8
 QUEUE_LENGTH = 20
@@ -101,13 +103,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Permission: login; each section reads through permission-filtered selectors."""
     user = request.user
     roles = user_roles(user)
-    is_curator = Role.CURATOR in roles or user.is_superuser
+    is_curator = CURATOR in roles or user.is_superuser
     context = {
         "contributor": _contributor_section(user),
-        "reviewer": _reviewer_section(user) if Role.REVIEWER in roles else None,
+        "reviewer": _reviewer_section(user) if REVIEWER in roles else None,
         "curator": _curator_section(user) if is_curator else None,
-        "access_committee": Role.ACCESS_COMMITTEE in roles,
-        "researcher": Role.RESEARCHER in roles,
+        "access_committee": ACCESS_COMMITTEE in roles,
+        "researcher": RESEARCHER in roles,
     }
     context["has_any_role"] = any(context.values())
     return render(request, "portal/dashboard.html", context)

@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from imagebank.celery import app as celery_app
+from config.celery import app as celery_app
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -69,3 +70,11 @@ def contributor(site):
     from tests.factories import make_contributor
 
     return make_contributor(site)
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's superuser, with the second factor every superuser must have set up."""
+    user = django_user_model.objects.create_superuser("admin@example.org", "password")
+    TOTP.activate(user, generate_totp_secret())
+    return user

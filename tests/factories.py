@@ -13,10 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.models import User
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.services import sites as site_services
+from tests.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -17,9 +17,10 @@ from imagebank.models import (
 )
 from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.permissions import can_see_file_names
-from imagebank.roles import Role, has_role
+from imagebank.roles import CURATOR, has_role
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
+from imagebank.tasks import process_image
 
 from .common import (
     ADMIN_EDIT_REASON,
@@ -312,7 +313,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     def get_search_fields(self, request):
         fields = super().get_search_fields(request)
-        if request.user.is_superuser or has_role(request.user, Role.CURATOR):
+        if request.user.is_superuser or has_role(request.user, CURATOR):
             return fields
         return tuple(name for name in fields if name != "original_filename")
 
@@ -341,8 +342,6 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Queue processing again for images not yet ready"))
     def queue_processing(self, request, queryset) -> None:
-        from imagebank.tasks import process_image
-
         pending = list(
             queryset.exclude(processing_status=ProcessingStatus.DONE).values_list("pk", flat=True)
         )

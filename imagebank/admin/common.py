@@ -40,7 +40,7 @@ def thumbnail_html(image: Image) -> str:
     if image.processing_status != ProcessingStatus.DONE or not image.thumbnail:
         return "-"
     try:
-        src = reverse("files:image-file", args=[image.pk, "thumbnail"])
+        src = reverse("imagebank:image-file", args=[image.pk, "thumbnail"])
     except NoReverseMatch:
         return "-"
     return format_html('<img src="{}" alt="" style="max-height: 96px">', src)

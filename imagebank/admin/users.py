@@ -9,7 +9,7 @@ from imagebank.models import (
     SiteMembership,
     User,
 )
-from imagebank.roles import Role
+from imagebank.roles import registered_roles, role_codes
 
 from .common import ReadOnlyAdminMixin
 
@@ -57,7 +57,7 @@ class UserAdmin(DjangoUserAdmin):
                     "Bank-wide roles are the groups %(roles)s. Site contributors get their "
                     "site's group through a site membership, not here."
                 )
-                % {"roles": ", ".join(Role.values)},
+                % {"roles": ", ".join(role_codes())},
             },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
@@ -87,5 +87,5 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, user: User) -> str:
-        labels = {role.value: str(role.label) for role in Role}
+        labels = {role.value: str(role.label) for role in registered_roles()}
         return ", ".join(labels[g.name] for g in user.groups.all() if g.name in labels) or "-"

@@ -13,6 +13,7 @@ from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Si
 from imagebank.models.cases import ACETOWHITE_FEATURES
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
+from imagebank.tasks import run_quality_checks
 
 # Worked out by the services from other fields, never given.
 DERIVED_FIELDS = ("histopathology_grade",)
@@ -301,8 +302,6 @@ def submit_case(*, case: Case, actor) -> Case:
     if errors:
         raise ValidationError(errors)
     case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
-    from imagebank.tasks import run_quality_checks  # tasks import services: import late
-
     transaction.on_commit(lambda: run_quality_checks.delay(case.pk))
     return case
 

@@ -15,6 +15,7 @@ from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, require
 from imagebank.services.cases import CLINICAL_FIELDS, record_image_event, update_case
+from imagebank.tasks import process_image
 
 
 def _size_of(fileobj: IO[bytes]) -> int:
@@ -258,8 +259,6 @@ def _add_image_row(
         {"image": image.pk, "step": item.step, "order": order, "sha256": stored.sha256},
     )
     if not derived:
-        from imagebank.tasks import process_image
-
         transaction.on_commit(lambda: process_image.delay(image.pk))
     return image
 

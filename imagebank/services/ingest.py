@@ -19,6 +19,7 @@ from imagebank.ingest.sources import ingest_paths
 from imagebank.models import IngestRun, Site
 from imagebank.permissions import can_contribute_to, require
 from imagebank.services.sites import add_site_member
+from imagebank.tasks import run_queued_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +106,6 @@ def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> Ing
                 status=IngestRun.Status.QUEUED,
                 upload_key=key,
             )
-            from imagebank.tasks import run_queued_ingest  # tasks import services
-
             transaction.on_commit(lambda: run_queued_ingest.delay(run.pk))
     except Exception:
         default_storage.delete(key)

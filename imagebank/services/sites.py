@@ -3,7 +3,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from imagebank.models import Site, SiteMembership, SiteRole
-from imagebank.roles import SITE_CONTRIBUTOR_PERMISSIONS, Role, site_contributors_group_name
+from imagebank.roles import SITE_CONTRIBUTOR_PERMISSIONS, BankRole, site_contributors_group_name
 from imagebank.submission import DEFAULT_REQUIREMENTS, validate_requirements
 
 
@@ -57,14 +57,14 @@ def remove_site_member(*, site: Site, user) -> None:
     user.groups.remove(site.contributors_group)
 
 
-def grant_role(*, user, role: Role) -> None:
+def grant_role(*, user, role: BankRole) -> None:
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
     if hasattr(user, "_bank_roles"):
         del user._bank_roles
 
 
-def revoke_role(*, user, role: Role) -> None:
+def revoke_role(*, user, role: BankRole) -> None:
     user.groups.remove(*Group.objects.filter(name=role.value))
     if hasattr(user, "_bank_roles"):
         del user._bank_roles

@@ -113,7 +113,7 @@ def test_case_change_page_shows_images_and_audit_trail_read_only(
     assert len(inlines["images"].formset.forms) == 4
     assert len(inlines["events"].formset.forms) == case.events.count()
     assert not inlines["events"].has_add_permission
-    thumbnail = reverse("files:image-file", args=[case.images.first().pk, "thumbnail"])
+    thumbnail = reverse("imagebank:image-file", args=[case.images.first().pk, "thumbnail"])
     assert thumbnail in content
     assert admin_client.get(thumbnail).status_code == 200
 

@@ -12,10 +12,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from imagebank.api import exception_handler
+from imagebank.api.base import exception_handler
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     PASSWORD,
@@ -27,6 +26,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 CASES = "/api/cases/"
 

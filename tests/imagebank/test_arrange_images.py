@@ -10,7 +10,6 @@ from fixtures.synthetic_cervix import render_jpeg
 from imagebank.ingest.sources import ingest_paths
 from imagebank.lifecycle import CaseState
 from imagebank.models import CaseEvent, Image
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services.images import Placement, arrange_images
 from imagebank.tasks import process_image
@@ -23,6 +22,7 @@ from tests.factories import (
     make_user_with_role,
 )
 from tests.imagebank.ingest.dicom_samples import rgb_dicom
+from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from imagebank.lifecycle import CaseState
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, Subject
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services.cases import DERIVED_FIELDS, update_case
 from tests.factories import (
@@ -17,6 +16,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 # Five components worth 1 + 2 + 0 + 1 + 2 = 6 points.
 SWEDE_SIX = {

@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from imagebank import hooks
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, CaseEvent, ProcessingStatus
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     add_core_images,
@@ -17,6 +16,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 
 def create(site, actor, **values) -> Case:

@@ -9,7 +9,6 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from imagebank import storage
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     add_core_images,
@@ -19,6 +18,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.
@@ -28,7 +28,7 @@ VARIANTS = ("original", "preview", "thumbnail")
 
 
 def file_url(image, variant: str = "original") -> str:
-    return reverse("files:image-file", args=[image.pk, variant])
+    return reverse("imagebank:image-file", args=[image.pk, variant])
 
 
 def body(response) -> bytes:

@@ -12,7 +12,6 @@ from PIL import Image as PILImage
 from fixtures.synthetic_cervix import render, render_jpeg, render_png
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.storage import content_key
@@ -23,6 +22,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.

@@ -22,7 +22,8 @@ from imagebank.models import (
     User,
 )
 from imagebank.permissions import can_contribute_to
-from imagebank.roles import Role, has_role
+from imagebank.roles import has_role
+from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from allauth.mfa.totp.internal.auth import (
 )
 from django.urls import reverse
 
-from imagebank.roles import Role
 from tests.factories import PASSWORD, make_contributor, make_user_with_role
+from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 

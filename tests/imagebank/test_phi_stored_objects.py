@@ -38,7 +38,6 @@ from fixtures.synthetic_cervix import render
 from imagebank import image_processing, metadata_guard
 from imagebank.filenames import withheld_name
 from imagebank.models import Image, IngestRun
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.services import ingest as ingest_services
@@ -51,6 +50,7 @@ from tests.factories import (
     make_user_with_role,
 )
 from tests.imagebank.ingest.dicom_samples import jpeg_dicom
+from tests.roles import Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
@@ -442,7 +442,7 @@ def test_reviewers_never_get_the_file_name_contributors_and_curators_do(
     for user, shown in ((contributor, True), (reviewer, False)):
         client = Client()
         client.force_login(user)
-        page = client.get(reverse("portal:cases:detail", args=[case.pk]))
+        page = client.get(reverse("imagebank:case-detail", args=[case.pk]))
         assert page.status_code == 200
         assert (name in page.content.decode()) is shown, user
 

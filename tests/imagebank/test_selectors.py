@@ -11,9 +11,9 @@ from imagebank import selectors
 from imagebank.lifecycle import SUBMITTED_STATES, CaseState
 from imagebank.models import Case, Image, User
 from imagebank.permissions import can_view_case
-from imagebank.roles import Role
 from imagebank.services import sites as site_services
 from tests.factories import UserFactory, make_case, make_contributor, make_site, make_user_with_role
+from tests.roles import Role
 
 
 def _image_row(case, n: int) -> Image:

@@ -129,7 +129,7 @@ else:
     env = {key: value for key, value in os.environ.items() if key not in _CLEARED}
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
-    env.update(DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="imagebank.settings")
+    env.update(DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="config.settings")
     env["DATABASE_URL"] = ""  # empty means the embedded SQLite default
     assert manage(tmp_path, "migrate", "--noinput", DATABASE_URL="").returncode == 0
     holder = subprocess.Popen(  # noqa: S603 - our own script

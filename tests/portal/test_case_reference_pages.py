@@ -7,7 +7,6 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from imagebank.models import Case, CaseEvent
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     add_core_images,
@@ -16,14 +15,15 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = reverse("portal:cases:list")
+LIST_URL = reverse("imagebank:case-list")
 
 
 def case_url(case: Case, name: str = "detail") -> str:
-    return reverse(f"portal:cases:{name}", args=[case.pk])
+    return reverse(f"imagebank:case-{name}", args=[case.pk])
 
 
 @pytest.fixture
@@ -40,11 +40,11 @@ def listed(response) -> list[int]:
 
 def test_the_new_case_form_keeps_the_reference_and_says_what_it_is(client, site, contributor):
     client.force_login(contributor)
-    form = client.get(reverse("portal:cases:new")).content.decode()
+    form = client.get(reverse("imagebank:case-new")).content.decode()
     assert "Your case reference" in form
     assert "Never the patient&#x27;s ID" in form or "Never the patient's ID" in form
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {"site": site.pk, "local_patient_id": "KDH-0042", "source_reference": "Case 002"},
     )
     assert response.status_code == 302
@@ -56,7 +56,7 @@ def test_the_new_case_form_keeps_the_reference_and_says_what_it_is(client, site,
 def test_the_new_case_form_refuses_a_reference_that_holds_the_patient_id(client, site, contributor):
     client.force_login(contributor)
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {"site": site.pk, "local_patient_id": "KDH-0042", "source_reference": "visit of KDH-0042"},
     )
     assert response.status_code == 400

@@ -26,7 +26,7 @@ def jpeg(name: str, seed: int) -> SimpleUploadedFile:
 
 
 def case_url(case: Case, name: str = "detail") -> str:
-    return reverse(f"portal:cases:{name}", args=[case.pk])
+    return reverse(f"imagebank:case-{name}", args=[case.pk])
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def site():
 
 def new_case(client, site, **data):
     return client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {"site": site.pk, "local_patient_id": "KDH/2026/0042", **data},
     )
 
@@ -101,7 +101,7 @@ def test_steps_from_the_script_without_confirmations_count_as_guesses(client, si
 
 def test_the_form_says_the_steps_are_guessed_from_the_order(client, contributor):
     client.force_login(contributor)
-    html = client.get(reverse("portal:cases:new")).content.decode()
+    html = client.get(reverse("imagebank:case-new")).content.decode()
     assert "first guessed from the order of the files" in html
     assert 'data-guess="Guessed from the file order — check it"' in html
     assert "until you do, the steps count as guesses" in html  # the no-script help

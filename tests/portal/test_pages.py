@@ -7,7 +7,6 @@ from django.urls import reverse
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, CaseEvent, Image, Subject
-from imagebank.roles import Role
 from imagebank.services import cases as case_services
 from tests.factories import (
     add_core_images,
@@ -17,6 +16,7 @@ from tests.factories import (
     make_site,
     make_user_with_role,
 )
+from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def jpeg(name: str, step: str = "before_acetic_acid", seed: int = 0) -> SimpleUp
 
 
 def case_url(case: Case, name: str = "detail") -> str:
-    return reverse(f"portal:cases:{name}", args=[case.pk])
+    return reverse(f"imagebank:case-{name}", args=[case.pk])
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_visitor_sees_home_with_sign_in_but_nothing_private(client, processed_ca
     assert "https://" not in html
 
 
-@pytest.mark.parametrize("name", ["portal:dashboard", "portal:cases:list", "portal:cases:new"])
+@pytest.mark.parametrize("name", ["portal:dashboard", "imagebank:case-list", "imagebank:case-new"])
 def test_visitor_is_sent_to_sign_in(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302
@@ -150,7 +150,7 @@ def test_dashboard_shows_only_own_site_cases(client, site_a, contributor_a, proc
     assert case_url(other) not in html
     assert site_a.name in html
     assert other.site.name not in html
-    assert reverse("portal:cases:new") in html
+    assert reverse("imagebank:case-new") in html
     assert response.context["contributor"]["sites"][0]["counts"][0] == {
         "state": "draft",
         "label": "Draft",
@@ -162,16 +162,16 @@ def test_case_list_filters_and_hides_other_sites(client, site_a, contributor_a, 
     draft = make_case(site_a, contributor_a)
     other, _image = processed_case_b
     client.force_login(contributor_a)
-    html = client.get(reverse("portal:cases:list")).content.decode()
+    html = client.get(reverse("imagebank:case-list")).content.decode()
     assert case_url(draft) in html
     assert case_url(other) not in html
-    filtered = client.get(reverse("portal:cases:list"), {"state": "in_review"})
+    filtered = client.get(reverse("imagebank:case-list"), {"state": "in_review"})
     assert case_url(draft) not in filtered.content.decode()
 
 
 def test_new_case_form_offers_only_contributable_sites(client, site_a, site_b, contributor_a):
     client.force_login(contributor_a)
-    response = client.get(reverse("portal:cases:new"))
+    response = client.get(reverse("imagebank:case-new"))
     assert response.status_code == 200
     html = response.content.decode()
     assert site_a.name in html
@@ -186,7 +186,7 @@ def test_new_case_with_two_files_creates_two_images_in_order_with_their_steps(
 ):
     client.force_login(contributor_a)
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {
             "site": site_a.pk,
             "local_patient_id": "KDH-2024-0042",
@@ -227,7 +227,7 @@ def test_a_dicom_file_goes_through_the_new_case_form_and_fills_the_age(
         "scan.dcm", jpeg_dicom(PatientAge="041Y"), content_type="application/octet-stream"
     )
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {"site": site_a.pk, "local_patient_id": "P-D", "images": [scan], "file_step": ["other"]},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -239,7 +239,7 @@ def test_a_dicom_file_goes_through_the_new_case_form_and_fills_the_age(
 def test_without_javascript_one_step_applies_to_every_file(client, site_a, contributor_a):
     client.force_login(contributor_a)
     client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {
             "site": site_a.pk,
             "local_patient_id": "P-1",
@@ -257,7 +257,7 @@ def test_a_bad_file_is_named_and_nothing_is_created(client, site_a, contributor_
     client.force_login(contributor_a)
     fake = SimpleUploadedFile("colposcopy-3.jpg", b"this is a text file", content_type="image/jpeg")
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {
             "site": site_a.pk,
             "local_patient_id": "P-2",
@@ -278,7 +278,7 @@ def test_a_bad_file_is_named_and_nothing_is_created(client, site_a, contributor_
 def test_service_errors_land_on_their_fields(client, site_a, contributor_a):
     client.force_login(contributor_a)
     response = client.post(
-        reverse("portal:cases:new"),
+        reverse("imagebank:case-new"),
         {
             "site": site_a.pk,
             "local_patient_id": "P-3",
@@ -294,7 +294,7 @@ def test_service_errors_land_on_their_fields(client, site_a, contributor_a):
 def test_people_without_a_site_cannot_open_new_case(client):
     reviewer = make_user_with_role(Role.REVIEWER)
     client.force_login(reviewer)
-    assert client.get(reverse("portal:cases:new")).status_code == 403
+    assert client.get(reverse("imagebank:case-new")).status_code == 403
 
 
 def test_edit_add_remove_work_on_a_draft(
@@ -317,7 +317,7 @@ def test_edit_add_remove_work_on_a_draft(
     assert response.status_code == 302
     image = case.images.get()
     assert image.step == "green_filter"
-    response = client.post(reverse("portal:cases:remove-image", args=[case.pk, image.pk]))
+    response = client.post(reverse("imagebank:case-remove-image", args=[case.pk, image.pk]))
     assert response.status_code == 302
     assert not case.images.exists()
 
@@ -376,7 +376,7 @@ def test_reviewer_dashboard_lists_cases_in_review(
     assert case_url(draft) not in html
     assert "1 case awaiting review" in html
     assert "?state=in_review" in html  # the navigation offers the queue
-    assert reverse("portal:cases:new") not in html  # and no "New case": not a contributor
+    assert reverse("imagebank:case-new") not in html  # and no "New case": not a contributor
     assert client.get(case_url(in_review)).status_code == 200
     assert client.get(case_url(draft)).status_code == 404
 
@@ -385,7 +385,7 @@ def test_researcher_dashboard_says_plainly_there_is_nothing_yet(client):
     client.force_login(make_user_with_role(Role.RESEARCHER))
     html = client.get(reverse("portal:dashboard")).content.decode()
     assert "No dataset has been released yet" in html
-    assert reverse("portal:cases:list") not in html
+    assert reverse("imagebank:case-list") not in html
 
 
 def test_error_pages_use_the_layout(client, contributor_a):

@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from config.celery import app as celery_app
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank import storage
-from imagebank.celery import app as celery_app
 from imagebank.models import Image, ProcessingStatus
 from imagebank.services import images as image_services
 from tests.conftest import require_service

@@ -16,8 +16,8 @@ from django.urls import reverse
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.filenames import stored_name
 from imagebank.models import Case, IngestRun
-from imagebank.roles import Role
 from tests.factories import make_contributor, make_site, make_user_with_role
+from tests.roles import Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
@@ -281,7 +281,7 @@ def test_sending_a_jpeg_imports_it_and_the_run_page_shows_the_report(
     assert page.status_code == 200
     html = page.content.decode()
     assert "Done" in html  # the status in words, not only a colour
-    assert reverse("portal:cases:detail", args=[case.pk]) in html
+    assert reverse("imagebank:case-detail", args=[case.pk]) in html
     assert "lugol.jpg" in html
     assert report_url(run) in html
     summary = {row["key"]: row["count"] for row in page.context["summary"]}
@@ -385,7 +385,7 @@ def test_an_unfinished_run_says_it_refreshes_itself(client, site, contributor):
     assert "Waiting for a worker" in html
     assert "refreshes itself every 5 seconds" in html
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
-    assert "portal/js/import.js" in html
+    assert "imagebank/js/import.js" in html
     assert report_url(run) not in html
 
     run.status, run.upload_key = IngestRun.Status.RUNNING, ""

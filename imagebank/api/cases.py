@@ -1,4 +1,4 @@
-"""The core's REST API: sites, cases, images and API tokens.
+"""Cases: list, read, create, edit, submit, and a case's images.
 
 Views are thin: querysets come from imagebank.selectors (so an object the user may not see is a
 404, never a 403), and every write goes through imagebank.services, which check permissions again.
@@ -7,107 +7,36 @@ Every view names its permission classes; the project default (DenyAll) refuses e
 
 from typing import Any
 
-from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import APIRootView
-from rest_framework.serializers import as_serializer_error
-from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from imagebank import selectors
-from imagebank.lifecycle import CaseState, IllegalTransition
-from imagebank.models import Case, Image, Site
-from imagebank.serializers import (
+from imagebank.api.base import BankAPIMixin, is_schema_generation
+from imagebank.api.serializers import (
     CaseCreateSerializer,
     CaseSerializer,
     CaseUpdateSerializer,
-    ImagePlacementSerializer,
     ImageSerializer,
     ImageUploadSerializer,
-    SiteSerializer,
-    TokenRequestSerializer,
-    TokenSerializer,
 )
+from imagebank.lifecycle import CaseState
+from imagebank.models import Case
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.services.cases import CLINICAL_FIELDS
 
 # What PUT resets an omitted clinical field to: PUT replaces, PATCH amends.
 _CLINICAL_DEFAULTS = {field: Case._meta.get_field(field).get_default() for field in CLINICAL_FIELDS}
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = gettext_lazy("The object is not in a state that allows this.")
-    default_code = "conflict"
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus the exceptions our services raise.
-
-    Django's ValidationError becomes a 400 with the field errors it carries; IllegalTransition
-    (a lifecycle rule) a 409. Django's PermissionDenied is already a 403 in DRF's own handler.
-    """
-    if isinstance(exc, DjangoValidationError):
-        exc = DRFValidationError(detail=as_serializer_error(exc))
-    elif isinstance(exc, IllegalTransition):
-        exc = Conflict(detail=str(exc))
-    elif isinstance(exc, DjangoPermissionDenied) and exc.args:
-        # Keep the service's message ("This case cannot be changed…") instead of DRF's generic one.
-        exc = PermissionDenied(detail=str(exc))
-    return drf_exception_handler(exc, context)
-
-
-class _BankAPIMixin:
-    """Uses our exception handler whatever REST_FRAMEWORK["EXCEPTION_HANDLER"] says.
-
-    Token authentication comes first so that a request without valid credentials gets a 401 with
-    `WWW-Authenticate: Token` (DRF answers 403 when the first class is session authentication).
-    """
-
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-
-    def get_exception_handler(self):
-        return exception_handler
-
-
-def _fake(view) -> bool:
-    # drf-spectacular instantiates views without a real user to read their querysets.
-    return getattr(view, "swagger_fake_view", False)
-
-
-class BankAPIRootView(_BankAPIMixin, APIRootView):
-    permission_classes = [IsAuthenticated]
-
-
-@extend_schema(tags=["sites"])
-class SiteViewSet(_BankAPIMixin, viewsets.ReadOnlyModelViewSet):
-    """Sites the user belongs to; reviewers and curators see every site."""
-
-    permission_classes = [IsAuthenticated]
-    serializer_class = SiteSerializer
-
-    def get_queryset(self) -> QuerySet[Site]:
-        if _fake(self):
-            return Site.objects.none()
-        return selectors.sites_for_user(self.request.user)
 
 
 @extend_schema(tags=["cases"])
@@ -138,7 +67,7 @@ class SiteViewSet(_BankAPIMixin, viewsets.ReadOnlyModelViewSet):
     partial_update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
 )
 class CaseViewSet(
-    _BankAPIMixin,
+    BankAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -149,7 +78,7 @@ class CaseViewSet(
     serializer_class = CaseSerializer
 
     def get_queryset(self) -> QuerySet[Case]:
-        if _fake(self):
+        if is_schema_generation(self):
             return Case.objects.none()
         # case_list groups by case (the image count), and Django drops Meta.ordering from grouped
         # queries: without an explicit order, pages could repeat or skip cases.
@@ -261,75 +190,3 @@ class CaseViewSet(
         # Re-read through the selector: the response shows what the user can see, counts included.
         fresh = selectors.case_list(self.request.user).filter(pk=case.pk).first() or case
         return CaseSerializer(fresh, context=self.get_serializer_context()).data
-
-
-@extend_schema(tags=["images"])
-@extend_schema_view(
-    partial_update=extend_schema(request=ImagePlacementSerializer, responses=ImageSerializer)
-)
-class ImageViewSet(
-    _BankAPIMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """One image; changing its step or position, or removing it, is allowed while its case is in
-    the contributor's hands."""
-
-    permission_classes = [IsAuthenticated]
-    serializer_class = ImageSerializer
-
-    def get_queryset(self) -> QuerySet[Image]:
-        if _fake(self):
-            return Image.objects.none()
-        return selectors.images_for_user(self.request.user)
-
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:
-        """Set the step (which confirms it) and/or the position of the image; the service
-        checks that the case is editable by the user, as the case page does."""
-        image = self.get_object()
-        placement = ImagePlacementSerializer(data=request.data)
-        placement.is_valid(raise_exception=True)
-        values = placement.validated_data
-        image_services.arrange_images(
-            case=image.case,
-            actor=request.user,
-            placements={
-                image.pk: image_services.Placement(
-                    step=values.get("step"), order=values.get("display_order")
-                )
-            },
-        )
-        image.refresh_from_db()
-        return Response(ImageSerializer(image, context=self.get_serializer_context()).data)
-
-    def perform_destroy(self, instance: Image) -> None:
-        image_services.remove_image(image=instance, actor=self.request.user)
-
-
-@extend_schema(tags=["auth"], request=TokenRequestSerializer, responses=TokenSerializer)
-class ObtainTokenView(_BankAPIMixin, APIView):
-    """Exchange an email address and password for an API token (header `Authorization: Token …`).
-
-    DRF's obtain_auth_token expects a username; users here sign in with their email address.
-    """
-
-    permission_classes = [AllowAny]
-    # No session authentication: the endpoint must not need a CSRF token, and takes no cookie.
-    authentication_classes: list = []
-    throttle_classes = [AnonRateThrottle]
-
-    def post(self, request: Request) -> Response:
-        serializer = TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            email=serializer.validated_data["email"],
-            password=serializer.validated_data["password"],
-        )
-        if user is None or not user.is_active:
-            raise DRFValidationError(
-                {"non_field_errors": [_("Unable to sign in with this email and password.")]}
-            )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(TokenSerializer({"token": token.key}).data)

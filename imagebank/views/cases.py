@@ -32,7 +32,7 @@ from imagebank.models import Case
 from imagebank.permissions import can_edit_case, require
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
-from imagebank.views_case_page import FileReport, image_rows, render_case
+from imagebank.views.case_page import FileReport, image_rows, render_case
 
 CASES_PER_PAGE = 25
 
@@ -159,7 +159,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     _("Case %(number)s saved as a draft with %(count)s image(s).")
                     % {"number": case.pk, "count": count},
                 )
-                return redirect("portal:cases:detail", pk=case.pk)
+                return redirect("imagebank:case-detail", pk=case.pk)
         status = 400
     else:
         form = NewCaseForm(
@@ -243,7 +243,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 apply_service_errors(form, error)
             else:
                 messages.success(request, _("The changes were saved."))
-                return redirect("portal:cases:detail", pk=case.pk)
+                return redirect("imagebank:case-detail", pk=case.pk)
         status = 400
     else:
         form = CaseMetadataForm(
@@ -288,7 +288,7 @@ def case_add_images(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("%(count)s image(s) added.") % {"count": len(upload_form.uploads())}
         )
-        return redirect("portal:cases:detail", pk=case.pk)
+        return redirect("imagebank:case-detail", pk=case.pk)
     return render_case(request, case, upload_form=upload_form, status=400)
 
 
@@ -301,7 +301,7 @@ def case_remove_image(request: HttpRequest, pk: int, image_pk: int) -> HttpRespo
     image = get_object_or_404(case.images.all(), pk=image_pk)
     image_services.remove_image(image=image, actor=request.user)
     messages.success(request, _("The image was removed."))
-    return redirect("portal:cases:detail", pk=case.pk)
+    return redirect("imagebank:case-detail", pk=case.pk)
 
 
 @login_required
@@ -323,7 +323,7 @@ def case_arrange_images(request: HttpRequest, pk: int) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("The steps and the order of the images were saved."))
-            return redirect(reverse("portal:cases:detail", args=[case.pk]) + "#images-h")
+            return redirect(reverse("imagebank:case-detail", args=[case.pk]) + "#images-h")
     return render_case(request, case, arrange_form=form, status=400)
 
 
@@ -341,4 +341,4 @@ def case_submit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Case %(number)s was submitted for review.") % {"number": case.pk}
         )
-    return redirect("portal:cases:detail", pk=case.pk)
+    return redirect("imagebank:case-detail", pk=case.pk)

@@ -68,8 +68,8 @@ MIDDLEWARE = [
     "imagebank.middleware.RequireMFAForPrivilegedRolesMiddleware",
 ]
 
-ROOT_URLCONF = "imagebank.urls"
-WSGI_APPLICATION = "imagebank.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -145,9 +145,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "imagebank.api.exception_handler",
+    "EXCEPTION_HANDLER": "imagebank.api.base.exception_handler",
     # Deny by default: an endpoint that forgets to name its permission refuses everyone.
-    "DEFAULT_PERMISSION_CLASSES": ["imagebank.api_permissions.DenyAll"],
+    "DEFAULT_PERMISSION_CLASSES": ["imagebank.api.permissions.DenyAll"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -175,10 +175,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
-STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+# Static files live in each app's static/<app>/ folder, found by the app-directories finder.
 
 # Files. Private by design: there is no MEDIA_URL route, and files reach users only through
-# permission-checked views (imagebank.views_files). With S3 those views redirect to short-lived
+# permission-checked views (imagebank.views.files). With S3 those views redirect to short-lived
 # signed URLs.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "private-media")))
 MEDIA_URL = "/private-media-is-never-served/"

@@ -24,7 +24,7 @@ _CASE_FIELD_NAMES = frozenset(f.name for f in Case._meta.get_fields() if not f.i
 
 def image_url(image: Image, variant: str) -> str:
     """URL of the permission-checked file view for one variant of an image."""
-    return reverse("files:image-file", kwargs={"pk": image.pk, "variant": variant})
+    return reverse("imagebank:image-file", kwargs={"pk": image.pk, "variant": variant})
 
 
 @dataclass
@@ -150,7 +150,7 @@ def _checklist(case: Case, images: list[dict[str, Any]]) -> list[dict[str, str]]
             url = "#images-h"
         else:
             anchor = f"#id_{missing.first_field}" if missing.first_field else ""
-            url = reverse("portal:cases:edit", args=[case.pk]) + anchor
+            url = reverse("imagebank:case-edit", args=[case.pk]) + anchor
         items.append({"code": missing.code, "message": missing.message, "url": url})
     return items
 

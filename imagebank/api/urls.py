@@ -1,16 +1,14 @@
-"""Routes of the REST API, mounted at /api/ (namespace "api")."""
+"""The core's API routes, mounted at /api/ by the root URL conf (namespace "api")."""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from imagebank.api import (
-    BankAPIRootView,
-    CaseViewSet,
-    ImageViewSet,
-    ObtainTokenView,
-    SiteViewSet,
-)
-from imagebank.api_ingest import IngestViewSet
+from imagebank.api.auth import ObtainTokenView
+from imagebank.api.base import BankAPIRootView
+from imagebank.api.cases import CaseViewSet
+from imagebank.api.images import ImageViewSet
+from imagebank.api.ingest import IngestViewSet
+from imagebank.api.sites import SiteViewSet
 
 
 class BankRouter(DefaultRouter):

@@ -241,7 +241,7 @@ class ImageSerializer(serializers.ModelSerializer):
         return self._file_url(image, "thumbnail") if image.thumbnail else None
 
     def _file_url(self, image: Image, variant: str) -> str:
-        return _absolute(self.context, reverse("files:image-file", args=[image.pk, variant]))
+        return _absolute(self.context, reverse("imagebank:image-file", args=[image.pk, variant]))
 
 
 class ImageUploadSerializer(_RejectUnknownFieldsMixin, serializers.Serializer):

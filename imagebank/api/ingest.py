@@ -17,7 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from imagebank import selectors
-from imagebank.api import _BankAPIMixin, _fake
+from imagebank.api.base import BankAPIMixin, is_schema_generation
 from imagebank.ingest.accepted import check_import_file
 from imagebank.ingest.run_outcome import run_outcome
 from imagebank.models import Image, IngestRun
@@ -82,7 +82,7 @@ def _contributable_site(user, site_id: int):
 
 @extend_schema(tags=["ingest"])
 class IngestViewSet(
-    _BankAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    BankAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Imports into a site you contribute to, with their reports."""
 
@@ -91,7 +91,7 @@ class IngestViewSet(
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
-        if _fake(self):
+        if is_schema_generation(self):
             return IngestRun.objects.none()
         return selectors.ingest_runs_for_user(self.request.user)
 

@@ -1,0 +1,1 @@
+"""The core's pages: cases, imports and the permission-checked file views."""
