@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Web server and a real Celery worker on kombu's filesystem broker: no Redis, no PostgreSQL.
+# The worker consumes every queue the apps declare (<app>/queues.py).
 demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A config worker --queues default,ingest,benchmark --pool solo \
+	$(BIN)/celery -A config worker --pool solo \
 		--loglevel INFO & worker=$$!; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
