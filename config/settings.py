@@ -5,9 +5,11 @@ let `make demo` run on one machine with nothing but Python; the variables docume
 switch each concern to its engine at scale (PostgreSQL, Redis, S3-compatible storage, SMTP).
 """
 
+import importlib
 from pathlib import Path
 
 import environ
+from kombu import Queue
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -257,10 +259,15 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {
-    "imagebank.tasks.*": {"queue": "ingest"},
-    "model_bench.tasks.*": {"queue": "benchmark"},
-}
+# Each app declares its own queues and task routes in <app>/queues.py; they are composed here, and
+# a worker started without -Q consumes every declared queue.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
+CELERY_QUEUE_NAMES = ["default"]
+for _app in ("imagebank", "curation", "access_requests", "model_bench"):
+    _queues = importlib.import_module(f"{_app}.queues")
+    CELERY_TASK_ROUTES.update(_queues.TASK_ROUTES)
+    CELERY_QUEUE_NAMES += [name for name in _queues.QUEUES if name not in CELERY_QUEUE_NAMES]
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUE_NAMES]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
