@@ -14,7 +14,7 @@ of: the pipeline alone over the shared IARC sample's images (the colposcopy and 
 in memory), then right after it a whole import of both banks (`run_ingest`: reading the source,
 the pipeline, storage, the database, the report; into new sites and an empty media folder). For
 the median pass: the pipeline's rate, the import's images/s, their ratio (target >= 0.5 on both
-engines) and where the import's time went, phase by phase (imagebank.ingest.timing). Measuring
+engines) and where the import's time went, phase by phase (imagebank.timing). Measuring
 the two side by side in each pass keeps a busy machine from favouring either. The synthetic
 images are imported too, as a case package.
 
@@ -47,7 +47,7 @@ DECODES_TARGET = 1.5
 IMPORT_RATIO_TARGET = 0.5
 IMPORT_MARK = "IMPORT "
 WARM_UP_IMAGES = 16
-# Phases of imagebank.ingest.timing, in the order of an image's way into the bank.
+# Phases of imagebank.timing, in the order of an image's way into the bank.
 PHASES = {
     "read files": "reading the image files",
     "prepare": "preparing images: validation, de-identification, previews",
@@ -82,7 +82,7 @@ def pipeline(data: bytes, name: str) -> None:
     """Everything a bulk import does to one file, without the database: validation (a full
     entropy decode), de-identification, hashes, and the preview and thumbnail made from the same
     decode (imagebank.ingest.writer)."""
-    from imagebank.ingest.prepared import prepare_upload
+    from imagebank.imaging.prepared import prepare_upload
 
     prepared = prepare_upload(data, name, with_previews=True)
     hashlib.sha256(prepared.data).hexdigest()  # the content-addressed keys
@@ -93,8 +93,8 @@ def pipeline(data: bytes, name: str) -> None:
 def one_by_one(data: bytes, name: str) -> None:
     """The same for one image sent through the form or the API: checked while the request
     waits, previews made afterwards by the worker's process_image (so decoded twice)."""
-    from imagebank import image_processing
-    from imagebank.ingest.prepared import prepare_upload
+    from imagebank.imaging import processing as image_processing
+    from imagebank.imaging.prepared import prepare_upload
 
     prepared = prepare_upload(data, name)
     hashlib.sha256(prepared.data).hexdigest()
@@ -169,8 +169,8 @@ def pipeline_seconds(images: list[tuple[bytes, str]]) -> float:
 
 
 def import_source(path: Path, site_slug: str) -> dict:
-    from imagebank.ingest import timing
-    from imagebank.services.ingest import importer_for, run_ingest
+    from imagebank import timing
+    from imagebank.ingest.runs import importer_for, run_ingest
     from imagebank.services.sites import create_site
 
     site = create_site(

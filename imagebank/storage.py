@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from imagebank import metadata_guard
+from imagebank.imaging import metadata_guard
 
 CHUNK = 1024 * 1024
 

@@ -19,9 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from imagebank import vocabularies as vocab
 from imagebank.models import Case, Site
-from imagebank.models.cases import ACETOWHITE_FEATURES
+from imagebank.models.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS
 from imagebank.models.sites import default_submission_requirements
-from imagebank.services.cases import CLINICAL_FIELDS
 
 # Where the contributor fixes what is missing: the clinical details (the edit form) or the images.
 DETAILS, IMAGES = "details", "images"

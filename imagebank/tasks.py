@@ -12,7 +12,8 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils.translation import gettext as _
 
-from imagebank import hooks, image_processing, storage
+from imagebank import hooks, storage
+from imagebank.imaging import processing as image_processing
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus
 
@@ -105,6 +106,6 @@ def run_quality_checks(case_id: int) -> str:
 @shared_task(acks_late=True, time_limit=3600, soft_time_limit=3540)
 def run_queued_ingest(run_id: int) -> str:
     """Import a file sent from the import page. Idempotent: only a queued run is taken."""
-    from imagebank.services.ingest import execute_queued_ingest
+    from imagebank.ingest.runs import execute_queued_ingest
 
     return execute_queued_ingest(run_id)

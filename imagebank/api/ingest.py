@@ -20,9 +20,9 @@ from imagebank import selectors
 from imagebank.api.base import BankAPIMixin, is_schema_generation
 from imagebank.ingest.accepted import check_import_file
 from imagebank.ingest.run_outcome import run_outcome
+from imagebank.ingest.runs import run_ingest
 from imagebank.models import Image, IngestRun
 from imagebank.permissions import can_contribute_to
-from imagebank.services.ingest import run_ingest
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_KNOWN_QUERY = 10_000

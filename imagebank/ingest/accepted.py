@@ -14,7 +14,7 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from imagebank.ingest.prepared import DICOM_MAGIC_OFFSET
+from imagebank.imaging.prepared import DICOM_MAGIC_OFFSET
 
 ZIP_EXTENSIONS = frozenset({".zip"})
 DICOM_EXTENSIONS = frozenset({".dcm"})

@@ -14,8 +14,8 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from imagebank import vocabularies as vocab
+from imagebank.imaging.prepared import DICOM_MAGIC_OFFSET
 from imagebank.ingest.items import CaseItem, ImageItem
-from imagebank.ingest.prepared import DICOM_MAGIC_OFFSET
 from imagebank.ingest.report import IngestReport
 
 FORMAT = "dicom"

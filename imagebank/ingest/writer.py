@@ -14,12 +14,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from imagebank import storage
-from imagebank.image_processing import InvalidImage
-from imagebank.ingest import existing_case, timing
+from imagebank import storage, timing
+from imagebank.imaging.prepared import PreparedImage, prepare_upload
+from imagebank.imaging.processing import InvalidImage
+from imagebank.ingest import existing_case
 from imagebank.ingest.existing_case import Relation
 from imagebank.ingest.items import CaseItem, ImageItem
-from imagebank.ingest.prepared import PreparedImage, prepare_upload
 from imagebank.ingest.report import CaseResult, IngestReport, Outcome
 from imagebank.models import Case, Image, Site
 from imagebank.permissions import site_permissions_remembered

@@ -46,6 +46,24 @@ CODED_FIELDS: dict[str, vocab.Vocabulary] = {
     "histopathology_grade": vocab.HISTOPATHOLOGY_GRADE,
 }
 
+# Worked out by the services (imagebank.services.cases) from other fields, never given.
+DERIVED_FIELDS = ("histopathology_grade",)
+# The metadata a contributor gives and may edit while the case is in their hands.
+CLINICAL_FIELDS = (
+    "age_at_exam",
+    "exam_year",
+    *(field for field in CODED_FIELDS if field not in DERIVED_FIELDS),
+    *vocab.CODE_LISTS,
+    "lesion_clock_positions",
+    "lesion_quadrants",
+    "swede_total",
+    "swede_not_assessable",
+    "provisional_diagnosis_text",
+    "management_text",
+    "histopathology_text",
+    "notes",
+)
+
 
 # Features of the acetowhite area seen at VIA: given only when the area is present.
 ACETOWHITE_FEATURES = (

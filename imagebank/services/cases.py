@@ -10,28 +10,11 @@ from imagebank import hooks
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
-from imagebank.models.cases import ACETOWHITE_FEATURES
+from imagebank.models.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS, DERIVED_FIELDS
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
 from imagebank.tasks import run_quality_checks
 
-# Worked out by the services from other fields, never given.
-DERIVED_FIELDS = ("histopathology_grade",)
-# The metadata a contributor gives and may edit while the case is in their hands.
-CLINICAL_FIELDS = (
-    "age_at_exam",
-    "exam_year",
-    *(field for field in CODED_FIELDS if field not in DERIVED_FIELDS),
-    *vocab.CODE_LISTS,
-    "lesion_clock_positions",
-    "lesion_quadrants",
-    "swede_total",
-    "swede_not_assessable",
-    "provisional_diagnosis_text",
-    "management_text",
-    "histopathology_text",
-    "notes",
-)
 SOURCE_REFERENCE_MAX_LENGTH = 100
 
 

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from imagebank import filenames, image_processing, storage
+from imagebank import filenames, storage, timing
 from imagebank import vocabularies as vocab
-from imagebank.ingest import timing
-from imagebank.ingest.prepared import PreparedImage, prepare_upload
+from imagebank.imaging import processing as image_processing
+from imagebank.imaging.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, require
 from imagebank.services.cases import CLINICAL_FIELDS, record_image_event, update_case

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from imagebank import image_processing, selectors, submission
+from imagebank import selectors, submission
 from imagebank import vocabularies as vocab
 from imagebank.forms import (
     CaseFilterForm,
@@ -27,7 +27,8 @@ from imagebank.forms import (
     NewCaseForm,
     apply_service_errors,
 )
-from imagebank.ingest.prepared import check_upload
+from imagebank.imaging import processing as image_processing
+from imagebank.imaging.prepared import check_upload
 from imagebank.models import Case
 from imagebank.permissions import can_edit_case, require
 from imagebank.services import cases as case_services

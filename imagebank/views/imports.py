@@ -23,9 +23,9 @@ from imagebank import selectors
 from imagebank.forms import ImportForm, apply_service_errors
 from imagebank.ingest.package_template import template_zip_bytes
 from imagebank.ingest.run_outcome import run_outcome
+from imagebank.ingest.runs import queue_ingest
 from imagebank.models import IngestRun
 from imagebank.permissions import can_use_imports, require
-from imagebank.services.ingest import queue_ingest
 
 RUNS_PER_PAGE = 25
 CASES_PER_PAGE = 100

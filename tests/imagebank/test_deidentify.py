@@ -12,7 +12,7 @@ from PIL import Image, ImageCms, ImageOps, TiffImagePlugin
 from PIL.PngImagePlugin import PngInfo
 
 from fixtures.synthetic_cervix import render
-from imagebank.deidentify import MetadataStripError, strip_metadata
+from imagebank.imaging.deidentify import MetadataStripError, strip_metadata
 
 NAME = b"Jane Doe"
 SECRETS = [

@@ -8,9 +8,9 @@ from PIL import ImageCms
 from PIL.PngImagePlugin import PngInfo
 
 from fixtures.synthetic_cervix import render, render_jpeg, render_png
-from imagebank import image_processing
-from imagebank.image_processing import InvalidImage, derive, inspect, inspect_and_derive
-from imagebank.metadata_guard import check_clean
+from imagebank.imaging import processing as image_processing
+from imagebank.imaging.metadata_guard import check_clean
+from imagebank.imaging.processing import InvalidImage, derive, inspect, inspect_and_derive
 
 
 def _rotated_jpeg(orientation: int) -> bytes:

@@ -10,10 +10,10 @@ from PIL import Image, ImageCms, TiffImagePlugin
 from PIL.PngImagePlugin import PngInfo
 
 from fixtures.synthetic_cervix import render_jpeg, render_png
-from imagebank import image_processing
-from imagebank.deidentify import strip_metadata
-from imagebank.ingest import dicom
-from imagebank.metadata_guard import UncleanObject, check_clean
+from imagebank.imaging import dicom
+from imagebank.imaging import processing as image_processing
+from imagebank.imaging.deidentify import strip_metadata
+from imagebank.imaging.metadata_guard import UncleanObject, check_clean
 from tests.imagebank.ingest.dicom_samples import jpeg_dicom, rgb_dicom
 from tests.imagebank.test_deidentify import (
     identifying_exif,

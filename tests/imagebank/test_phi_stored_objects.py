@@ -35,12 +35,13 @@ from PIL.PngImagePlugin import PngInfo
 from rest_framework.test import APIClient
 
 from fixtures.synthetic_cervix import render
-from imagebank import image_processing, metadata_guard
 from imagebank.filenames import withheld_name
+from imagebank.imaging import metadata_guard
+from imagebank.imaging import processing as image_processing
+from imagebank.ingest import runs as ingest_services
 from imagebank.models import Image, IngestRun
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
-from imagebank.services import ingest as ingest_services
 from imagebank.tasks import process_image
 from tests.factories import (
     add_core_images,

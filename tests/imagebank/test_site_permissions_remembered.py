@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.report import IngestReport, Outcome
+from imagebank.ingest.runs import run_ingest
 from imagebank.ingest.writer import write_case
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Image
 from imagebank.permissions import can_contribute_to, can_edit_case, site_permissions_remembered
-from imagebank.services.ingest import run_ingest
 from imagebank.services.sites import remove_site_member
 from tests.factories import UserFactory, make_case, make_site
 

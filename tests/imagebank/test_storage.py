@@ -10,8 +10,8 @@ from PIL import Image as PILImage
 
 from fixtures.synthetic_cervix import render_jpeg, render_png
 from imagebank import storage
-from imagebank.deidentify import strip_metadata
-from imagebank.metadata_guard import UncleanObject
+from imagebank.imaging.deidentify import strip_metadata
+from imagebank.imaging.metadata_guard import UncleanObject
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.

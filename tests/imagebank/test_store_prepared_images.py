@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from fixtures.synthetic_cervix import render_jpeg
-from imagebank.ingest.prepared import prepare_upload
+from imagebank.imaging.prepared import prepare_upload
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
 from imagebank.services import cases as case_services

@@ -12,8 +12,13 @@ from django.utils.translation import gettext as _
 
 from imagebank import vocabularies as vocab
 from imagebank.ingest.report import Level
-from imagebank.models.cases import ACETOWHITE_FEATURES, CODED_FIELDS, MAX_AGE, MIN_AGE
-from imagebank.services.cases import CLINICAL_FIELDS
+from imagebank.models.cases import (
+    ACETOWHITE_FEATURES,
+    CLINICAL_FIELDS,
+    CODED_FIELDS,
+    MAX_AGE,
+    MIN_AGE,
+)
 
 LIST_SEPARATOR = ";"  # findings and clock hours in one CSV cell
 INTEGER_RANGES = {

@@ -6,8 +6,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from imagebank.ingest.runs import importer_for, run_ingest
 from imagebank.models import Site
-from imagebank.services.ingest import importer_for, run_ingest
 
 
 class Command(BaseCommand):

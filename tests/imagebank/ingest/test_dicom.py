@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom import dcmread
 
-from imagebank.image_processing import InvalidImage, derive
-from imagebank.ingest import dicom, dicom_files
-from imagebank.ingest.prepared import prepare_upload
+from imagebank.imaging import dicom
+from imagebank.imaging.prepared import prepare_upload
+from imagebank.imaging.processing import InvalidImage, derive
+from imagebank.ingest import dicom_files
 from imagebank.ingest.report import IngestReport
 from tests.imagebank.ingest.dicom_samples import (
     PYDICOM_DATA,

@@ -17,8 +17,9 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from imagebank.filenames import stored_name
-from imagebank.ingest import dicom_deid, dicom_files
-from imagebank.ingest.dicom_deid import ACTIONS, BASIC_PROFILE, deidentify, replacement_uid
+from imagebank.imaging import dicom_deid
+from imagebank.imaging.dicom_deid import ACTIONS, BASIC_PROFILE, deidentify, replacement_uid
+from imagebank.ingest import dicom_files
 from imagebank.ingest.sources import ingest_paths
 from imagebank.models import Case, Image
 from imagebank.services import images as image_services
@@ -304,7 +305,7 @@ def test_camera_metadata_inside_a_jpeg_frame_is_removed_and_the_pixels_kept(tmp_
     profile's reach."""
     from PIL import Image as PILImage
 
-    from imagebank.ingest import dicom
+    from imagebank.imaging import dicom
 
     exif = PILImage.Exif()
     exif[0x013B] = "Dr Frame-Secret"  # Artist

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 
 from fixtures.synthetic_cervix import render_jpeg
+from imagebank.ingest.runs import execute_queued_ingest, queue_ingest
 from imagebank.models import Case, IngestRun
-from imagebank.services.ingest import execute_queued_ingest, queue_ingest
 from tests.factories import make_contributor, make_site
 
 pytestmark = pytest.mark.django_db

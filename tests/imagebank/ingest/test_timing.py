@@ -1,11 +1,11 @@
-"""imagebank.ingest.timing: phases charged their own time, only while a caller collects.
+"""imagebank.timing: phases charged their own time, only while a caller collects.
 
 The clock is a fake one the tests move by hand, so nothing here depends on how fast it runs.
 """
 
 import pytest
 
-from imagebank.ingest import timing
+from imagebank import timing
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from fixtures.synthetic_cervix import render_jpeg
 from imagebank.filenames import stored_name, stored_path
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.report import IngestReport, Level, Outcome
+from imagebank.ingest.runs import IMPORTER_EMAIL, importer_for
 from imagebank.ingest.writer import write_case
 from imagebank.models import Case, CaseEvent, Image, IngestRun, Site
-from imagebank.services.ingest import IMPORTER_EMAIL, importer_for
 from tests.factories import make_contributor, make_site
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]

@@ -10,16 +10,14 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image as PILImage
 
+from imagebank.imaging.results import Derivatives, InvalidImage
+
 # Pillow's own format names mapped to the bank's source-format codes and content types.
 SUPPORTED_FORMATS = {
     "JPEG": ("jpeg", "image/jpeg", "jpg"),
     "PNG": ("png", "image/png", "png"),
     "TIFF": ("tiff", "image/tiff", "tif"),
 }
-
-
-class InvalidImage(ValueError):
-    """An upload that is not an image the bank accepts; the message names what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -29,14 +27,6 @@ class ImageInfo:
     extension: str
     width: int
     height: int
-
-
-@dataclass(frozen=True)
-class Derivatives:
-    width: int
-    height: int
-    preview_jpeg: bytes
-    thumbnail_jpeg: bytes
 
 
 def _open(fileobj: IO[bytes], filename: str) -> PILImage.Image:
@@ -173,7 +163,7 @@ def _derivatives(image: PILImage.Image, width: int, height: int, orientation: in
 def derive(data: bytes, filename: str = "image") -> Derivatives:
     """Dimensions, a preview and a thumbnail, shown the right way up."""
     if data[128:132] == b"DICM":
-        from imagebank.ingest import dicom
+        from imagebank.imaging import dicom
 
         image = dicom.display_image(data, filename)
     else:

@@ -31,10 +31,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from imagebank import deidentify
-from imagebank.image_processing import InvalidImage
-from imagebank.ingest import dicom_deid
-from imagebank.ingest.prepared import PreparedImage
+from imagebank.imaging import deidentify, dicom_deid
+from imagebank.imaging.results import InvalidImage, PreparedImage
 from imagebank.models.cases import MAX_AGE, MIN_AGE
 
 SUPPORTED_SOP_CLASSES = {

@@ -6,33 +6,15 @@ Every path into the bank (web form, API, case package, DICOM, IARC import) goes 
 
 import hashlib
 import io
-from dataclasses import dataclass, field
 from typing import IO
 
 from django.utils.translation import gettext as _
 
-from imagebank import deidentify, image_processing
-from imagebank.image_processing import InvalidImage
+from imagebank.imaging import deidentify
+from imagebank.imaging import processing as image_processing
+from imagebank.imaging.results import InvalidImage, PreparedImage
 
 DICOM_MAGIC_OFFSET = 128
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """What the bank stores for one upload, and what it learnt from it."""
-
-    data: bytes  # the de-identified object: the only bytes ever stored
-    received_sha256: str  # of the original, which is not kept
-    source_format: str
-    content_type: str
-    extension: str
-    width: int
-    height: int
-    burned_in_annotation: bool = False
-    # Clinical attributes the file itself carries (DICOM: age, device), to fill a case.
-    attributes: dict = field(default_factory=dict)
-    # Preview and thumbnail, when made with the check (prepare_upload's `with_previews`).
-    derivatives: image_processing.Derivatives | None = None
 
 
 def is_dicom(data: bytes) -> bool:
@@ -45,7 +27,7 @@ def check_upload(fileobj: IO[bytes], filename: str) -> None:
     head = fileobj.read(DICOM_MAGIC_OFFSET + 4)
     fileobj.seek(0)
     if is_dicom(head):
-        from imagebank.ingest import dicom
+        from imagebank.imaging import dicom
 
         try:
             dicom.prepare(fileobj.read(), filename, received_sha256="")
@@ -64,7 +46,7 @@ def prepare_upload(data: bytes, filename: str, *, with_previews: bool = False) -
     """
     received_sha256 = hashlib.sha256(data).hexdigest()
     if is_dicom(data):
-        from imagebank.ingest import dicom  # pydicom is imported only when DICOM arrives
+        from imagebank.imaging import dicom  # pydicom is imported only when DICOM arrives
 
         return dicom.prepare(data, filename, received_sha256)
     derivatives = None

@@ -1,6 +1,6 @@
 """The last check before an object is stored: image bytes carry nothing but what shows the pixels.
 
-De-identification (imagebank.deidentify, ingest.dicom_deid) and the preview writer
+De-identification (imagebank.imaging.deidentify, ingest.dicom_deid) and the preview writer
 (image_processing) are what make objects clean; this guard, called by storage.store_file for every
 object the bank stores, makes sure that stays true for whatever code stores images later (overlays,
 masks, exports). It reads headers only — a JPEG's segments up to its first scan, a PNG's chunk
@@ -19,8 +19,8 @@ import struct
 import warnings
 from typing import IO
 
-from imagebank import deidentify
-from imagebank.deidentify import (
+from imagebank.imaging import deidentify
+from imagebank.imaging.deidentify import (
     APP0,
     APP1,
     APP15,
@@ -222,7 +222,7 @@ def _check_dicom(reader: _Reader) -> None:
     from pydicom.encaps import generate_frames
     from pydicom.uid import JPEGBaseline8Bit
 
-    from imagebank.ingest import dicom_deid
+    from imagebank.imaging import dicom_deid
 
     reader.file.seek(0)
     with warnings.catch_warnings():
