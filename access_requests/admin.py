@@ -1,0 +1,1 @@
+"""The admin of access_requests: read-only where the services own the writes."""

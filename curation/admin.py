@@ -1,0 +1,1 @@
+"""The admin of curation: read-only where the services own the writes."""

@@ -1,0 +1,1 @@
+"""Read queries of curation, filtered by what the user may see (views and templates never filter)."""

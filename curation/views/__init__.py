@@ -1,0 +1,1 @@
+"""The pages of curation, by subject; their templates are in templates/curation/."""
