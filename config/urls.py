@@ -10,7 +10,14 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Each app's API routes (namespace "api" for the core, "<app>_api" for the others) and pages.
     path("api/", include("imagebank.api.urls")),
+    path("api/", include("curation.api.urls")),
+    path("api/", include("access_requests.api.urls")),
+    path("api/", include("model_bench.api.urls")),
     path("", include("imagebank.urls")),
+    path("", include("curation.urls")),
+    path("", include("access_requests.urls")),
+    path("", include("model_bench.urls")),
     path("", include("portal.urls")),
 ]
