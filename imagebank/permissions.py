@@ -11,10 +11,10 @@ from contextvars import ContextVar
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from guardian.shortcuts import get_objects_for_user
 
 from imagebank.lifecycle import SUBMITTED_STATES
 from imagebank.models import Case, Site
+from imagebank.object_permissions import objects_with_permission
 from imagebank.roles import CURATOR, has_role, reads_all_cases, reads_submitted_cases
 
 # (user pk, permission, site pk) -> allowed, while a `site_permissions_remembered` block runs.
@@ -44,11 +44,7 @@ def site_permissions_remembered() -> Iterator[None]:
 
 
 def sites_with_permission(user, permission: str) -> QuerySet[Site]:
-    if not user.is_authenticated or not user.is_active:
-        return Site.objects.none()
-    return get_objects_for_user(
-        user, permission, klass=Site, accept_global_perms=False, with_superuser=True
-    )
+    return objects_with_permission(user, permission, Site.objects.all())
 
 
 def has_site_permission(user, permission: str, site_id: int) -> bool:
@@ -105,6 +101,14 @@ def can_see_file_names(user, case: Case) -> bool:
     if user.is_superuser or has_role(user, CURATOR):
         return True
     return can_contribute_to(user, case.site)
+
+
+def can_see_read_audit(user) -> bool:
+    """The audit of reads (who read which case, from which address) is for curators and
+    superusers only: not for contributors, reviewers or researchers, even of cases they see."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or has_role(user, CURATOR)
 
 
 def require(allowed: bool, message: str | None = None) -> None:

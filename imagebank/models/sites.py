@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from imagebank import vocabularies as vocab
+from imagebank.object_permissions import PermissionTable
 
 from .constraints import choice_constraint
 
@@ -61,11 +62,16 @@ class Site(models.Model):
 
 
 # django-guardian with direct foreign keys: fast joins, and rows vanish with their site.
-class SiteUserObjectPermission(UserObjectPermissionBase):
+SITE_PERMISSIONS = frozenset({"contribute_to_site", "view_site_cases"})
+
+
+class SiteUserObjectPermission(PermissionTable, UserObjectPermissionBase):
+    allowed_permissions = SITE_PERMISSIONS
     content_object = models.ForeignKey(Site, on_delete=models.CASCADE)
 
 
-class SiteGroupObjectPermission(GroupObjectPermissionBase):
+class SiteGroupObjectPermission(PermissionTable, GroupObjectPermissionBase):
+    allowed_permissions = SITE_PERMISSIONS
     content_object = models.ForeignKey(Site, on_delete=models.CASCADE)
 
 
