@@ -1,0 +1,56 @@
+"""Every bench script speaks one language: it ends by printing `RESULT {json}` through
+bench/result.py, with its figures, its targets and whether each is met."""
+
+import ast
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+SCRIPTS = sorted(path for path in BENCH.glob("*.py") if path.name != "result.py")
+
+
+def _result_module():
+    spec = importlib.util.spec_from_file_location("bench_result", BENCH / "result.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_result_line_carries_figures_targets_and_verdicts():
+    result = _result_module()
+    line = result.result_line(
+        {"decodes": 1.23456, "imports": {"sqlite": {"ratio": 0.7}}, "skipped": None},
+        {
+            "decodes": {"figure": "decodes", "max": 1.5},
+            "ratio": {"figure": "imports.sqlite.ratio", "min": 0.8},
+            "absent": {"figure": "skipped", "max": 1},
+        },
+    )
+    assert line.startswith("RESULT {") and "\n" not in line
+    body = json.loads(line.removeprefix("RESULT "))
+    assert body["decodes"] == 1.235
+    assert body["targets"]["decodes"] == {"figure": "decodes", "max": 1.5}
+    assert body["met"] == {"decodes": True, "ratio": False, "absent": False}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
+def test_each_script_ends_with_print_result(script):
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    imports = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "result"
+        for alias in node.names
+    }
+    assert "print_result" in imports, f"{script.name} does not use bench/result.py"
+    main = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "main"
+    )
+    last = main.body[-1]
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call), script.name
+    assert getattr(last.value.func, "id", "") == "print_result", (
+        f"{script.name}: main() must end with print_result(...)"
+    )
