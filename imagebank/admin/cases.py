@@ -97,7 +97,13 @@ class CaseAdmin(admin.ModelAdmin):
         "adequacy",
         "histopathology",
     )
-    search_fields = ("=id", "site__name", "site__slug", "=subject__pseudonym", "created_by__email")
+    search_fields = (
+        "=id",
+        "site__name",
+        "site__slug",
+        "=subject__display_code",
+        "created_by__email",
+    )
     list_select_related = ("site", "subject__site", "created_by")
     date_hierarchy = "created_at"
     readonly_fields = (

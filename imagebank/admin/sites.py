@@ -180,11 +180,12 @@ class SiteMembershipAdmin(admin.ModelAdmin):
 class SubjectAdmin(admin.ModelAdmin):
     """Subjects are created with their first case, from a local patient ID that is not kept."""
 
-    list_display = ("short_pseudonym", "site", "case_count", "created_at")
+    # The pseudonym is never shown: the subject is known here, as everywhere, by its code.
+    list_display = ("display_code", "site", "case_count", "created_at")
     list_filter = ("site",)
-    search_fields = ("=pseudonym",)
+    search_fields = ("=display_code",)
     list_select_related = ("site",)
-    fields = ("site", "pseudonym", "created_at")
+    fields = ("site", "display_code", "created_at")
     readonly_fields = fields
     date_hierarchy = "created_at"
 
@@ -196,10 +197,6 @@ class SubjectAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(case_count=Count("cases"))
-
-    @admin.display(description=_("pseudonym"), ordering="pseudonym")
-    def short_pseudonym(self, subject: Subject) -> str:
-        return f"{subject.pseudonym[:16]}…"
 
     @admin.display(description=_("cases"), ordering="case_count")
     def case_count(self, subject: Subject) -> int:

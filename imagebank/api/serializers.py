@@ -83,7 +83,10 @@ class CaseSerializer(_ClinicalFieldsMixin):
 
     site = serializers.PrimaryKeyRelatedField(read_only=True)
     subject = serializers.SerializerMethodField(
-        help_text=_("Short form of the subject's keyed-hash pseudonym.")
+        help_text=_(
+            "The subject's code: 8 random characters, unique within the site, that link the "
+            "site's cases of one patient; unrelated to the patient's ID or its pseudonym."
+        )
     )
     state = serializers.ChoiceField(choices=CaseState.choices, read_only=True)
     image_count = serializers.SerializerMethodField()
@@ -107,7 +110,7 @@ class CaseSerializer(_ClinicalFieldsMixin):
         read_only_fields = fields
 
     def get_subject(self, case: Case) -> str:
-        return case.subject.pseudonym[:12]
+        return case.subject.display_code
 
     def get_image_count(self, case: Case) -> int:
         # Annotated by selectors.case_list; counted here for a case fresh from a service.

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
@@ -102,17 +104,50 @@ class SiteMembership(models.Model):
         return f"{self.user} @ {self.site} ({self.get_role_display()})"
 
 
+# A subject's display code: what pages, the admin and the API show instead of the pseudonym.
+# Random (never derived from the pseudonym, so it reveals nothing of the patient's ID even to
+# someone who holds the key) and short enough to read aloud: 8 characters of an alphabet without
+# the look-alikes 0/O, 1/I/L, 31^8 (about 8.5e11) codes per site.
+DISPLAY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+DISPLAY_CODE_LENGTH = 8
+DISPLAY_CODE_PATTERN = r"^[2-9A-HJKMNP-Z]{8}$"
+
+
+def new_display_code() -> str:
+    return "".join(secrets.choice(DISPLAY_CODE_ALPHABET) for _ in range(DISPLAY_CODE_LENGTH))
+
+
 class Subject(models.Model):
-    """A patient, known only by a keyed-hash pseudonym of the site's local ID."""
+    """A patient, known only by a keyed-hash pseudonym of the site's local ID.
+
+    The pseudonym links a site's cases of one patient and is never shown: people and the API see
+    the subject's random display code instead.
+    """
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
     pseudonym = models.CharField(_("pseudonym"), max_length=64, editable=False)
+    display_code = models.CharField(
+        _("subject code"),
+        max_length=DISPLAY_CODE_LENGTH,
+        default=new_display_code,
+        editable=False,
+        help_text=_("A random code for the subject, unique within the site."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["site", "pseudonym"], name="subject_pseudonym_per_site")
+            models.UniqueConstraint(
+                fields=["site", "pseudonym"], name="subject_pseudonym_per_site"
+            ),
+            models.UniqueConstraint(
+                fields=["site", "display_code"], name="subject_display_code_per_site"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(display_code__regex=DISPLAY_CODE_PATTERN),
+                name="subject_display_code_format",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.site.slug}:{self.pseudonym[:12]}"
+        return f"{self.site.slug}:{self.display_code}"

@@ -11,6 +11,7 @@ from imagebank import vocabularies as vocab
 from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
 from imagebank.models.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS, DERIVED_FIELDS
+from imagebank.models.sites import new_display_code
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
 from imagebank.tasks import run_quality_checks
@@ -125,10 +126,24 @@ def _record(case: Case, actor, kind: str, **details) -> CaseEvent:
 
 
 def subject_for(site: Site, local_patient_id: str) -> Subject:
+    """The site's subject behind the local patient ID, created with a fresh random display code
+    (unique within the site) the first time the ID is seen."""
     subject, _ = Subject.objects.get_or_create(
-        site=site, pseudonym=pseudonym_for(site.slug, local_patient_id)
+        site=site,
+        pseudonym=pseudonym_for(site.slug, local_patient_id),
+        # A callable: drawn (one query) only when the subject is new.
+        defaults={"display_code": lambda: _unused_display_code(site)},
     )
     return subject
+
+
+def _unused_display_code(site: Site) -> str:
+    # A clash is about one in 10^8 per draw for a site of 10,000 subjects; the unique
+    # constraint on (site, display_code) stays the guarantee.
+    while True:
+        code = new_display_code()
+        if not Subject.objects.filter(site=site, display_code=code).exists():
+            return code
 
 
 def clean_source_reference(reference: str, local_patient_id: str) -> str:
