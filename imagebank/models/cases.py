@@ -147,6 +147,7 @@ class Case(models.Model):
     lesion_quadrants = models.PositiveSmallIntegerField(
         _("quadrants involved"), null=True, blank=True, validators=[MaxValueValidator(4)]
     )
+    # xgettext:no-python-format (a percentage, not a placeholder)
     lesion_extent = coded(vocab.LESION_EXTENT, _("lesion extent (% of cervix)"))
 
     # Swede score

@@ -165,9 +165,13 @@ LESION_LOCATION = vocabulary(
 )
 LESION_EXTENT = vocabulary(
     "lesion_extent",
+    # xgettext:no-python-format (a percentage, not a placeholder)
     Term("lt_25", _("Less than 25% of the cervix"), ("< 25%", "Less than 25%", "0-25%")),
+    # xgettext:no-python-format (a percentage, not a placeholder)
     Term("25_50", _("25-50% of the cervix"), ("25-50%", "25 to 50%")),
+    # xgettext:no-python-format (a percentage, not a placeholder)
     Term("50_75", _("50-75% of the cervix"), ("50-75%", "50 to 75%")),
+    # xgettext:no-python-format (a percentage, not a placeholder)
     Term("gt_75", _("More than 75% of the cervix"), ("> 75%", "More than 75%", "75-100%")),
     source=IFCPC_2011 + "; bins of the IARC Cervical Cancer Image Bank",
 )

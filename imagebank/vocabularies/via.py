@@ -149,6 +149,7 @@ ACETOWHITE_SIZE = vocabulary(
     "acetowhite_size",
     Term(
         "up_to_75",
+        # xgettext:no-python-format (a percentage, not a placeholder)
         _("Covering up to 75% of the ectocervix"),
         (
             "Covering less than 75% of ectocervix",
@@ -160,6 +161,7 @@ ACETOWHITE_SIZE = vocabulary(
     ),
     Term(
         "more_than_75",
+        # xgettext:no-python-format (a percentage, not a placeholder)
         _("Covering more than 75% of the ectocervix"),
         ("Covering more than 75% of ectocervix", "More than 75%", "> 75%"),
     ),

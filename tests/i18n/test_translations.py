@@ -20,7 +20,9 @@ from tests.i18n.extract import translatable_strings
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
-PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]|\{[a-z_][a-z0-9_]*\}")
+# A printf placeholder as Python's % uses them (no space flag: "75 % del" is a percentage in French
+# or Spanish typography, not a conversion), or a brace field.
+PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[#0+-]?\d*(?:\.\d+)?[sdifr]|\{[a-z_][a-z0-9_]*\}")
 
 
 def _catalogue(language: str):
@@ -33,7 +35,7 @@ def _key(message) -> tuple:
 
 
 def _placeholders(text: str) -> list[str]:
-    return sorted(set(PLACEHOLDER.findall(text)) - {"%%"})
+    return sorted(set(PLACEHOLDER.findall(text.replace("%%", ""))))
 
 
 @pytest.fixture(scope="module")
