@@ -304,11 +304,42 @@ if not DEBUG:
     # without it, check --deploy's reminder (W021) is expected, not a fault.
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+
+# --- Logging of refused requests (issue 8): one line per 403/404, no traceback ---------------
+# Django logs a refusal (PermissionDenied, Http404, a bad request) with the exception's
+# traceback attached, and with DEBUG its own "django" console handler printed it a second time
+# besides the root's. A refusal is the expected answer to a client, not a fault of the server:
+# it is logged as one line; 5xx answers keep their traceback. Django's "django" logger gets no
+# handler of its own, so every record is printed once, by the root's.
+def _refusal_without_traceback(record) -> bool:
+    if getattr(record, "status_code", 500) < 500:
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "refusal_without_traceback": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _refusal_without_traceback,
+        }
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["refusal_without_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"]},
+        "django.security": {"filters": ["refusal_without_traceback"]},
+    },
 }
