@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from imagebank import vocabularies as vocab
@@ -354,5 +354,11 @@ class ImageAdmin(admin.ModelAdmin):
         for pk in pending:
             transaction.on_commit(lambda pk=pk: process_image.delay(pk))
         self.message_user(
-            request, gettext("%(count)d images queued for processing.") % {"count": len(pending)}
+            request,
+            ngettext(
+                "%(count)d image queued for processing.",
+                "%(count)d images queued for processing.",
+                len(pending),
+            )
+            % {"count": len(pending)},
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from imagebank.ingest.items import CaseItem, ImageItem
 from imagebank.ingest.known_files import not_sent, read_known
@@ -155,8 +156,13 @@ def _warn_unlisted(
             file=relative,
         )
     if len(unlisted) > MAX_UNLISTED_WARNINGS:
+        more = len(unlisted) - MAX_UNLISTED_WARNINGS
         report.warning(
-            _("%(count)s more files are in the package but not listed: not imported.")
-            % {"count": len(unlisted) - MAX_UNLISTED_WARNINGS},
+            ngettext(
+                "%(count)s more file is in the package but not listed: not imported.",
+                "%(count)s more files are in the package but not listed: not imported.",
+                more,
+            )
+            % {"count": more},
             file=path.name,
         )

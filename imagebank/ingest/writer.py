@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from imagebank import storage, timing
 from imagebank.imaging.prepared import PreparedImage, prepare_upload
@@ -178,10 +179,14 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
         result.case_id = existing.pk
         result.images_left_out += len(new)
         report.error(
-            _(
+            ngettext(
+                "This case is already in the bank as case %(case)s, which is %(state)s: it was "
+                "not changed and its %(count)s new image was not added. That can be done while "
+                "the case is a draft or returned.",
                 "This case is already in the bank as case %(case)s, which is %(state)s: it was "
                 "not changed and its %(count)s new images were not added. That can be done while "
-                "the case is a draft or returned."
+                "the case is a draft or returned.",
+                len(new),
             )
             % {"case": existing.pk, "state": existing.get_state_display(), "count": len(new)},
             case=item.reference,

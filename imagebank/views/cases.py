@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from imagebank import selectors, submission
@@ -157,7 +158,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 count = len(upload_form.uploads())
                 messages.success(
                     request,
-                    _("Case %(number)s saved as a draft with %(count)s image(s).")
+                    ngettext(
+                        "Case %(number)s saved as a draft with %(count)s image.",
+                        "Case %(number)s saved as a draft with %(count)s images.",
+                        count,
+                    )
                     % {"number": case.pk, "count": count},
                 )
                 return redirect("imagebank:case-detail", pk=case.pk)
@@ -286,8 +291,10 @@ def case_add_images(request: HttpRequest, pk: int) -> HttpResponse:
                 file_reports=rejected.reports,
                 status=400,
             )
+        added = len(upload_form.uploads())
         messages.success(
-            request, _("%(count)s image(s) added.") % {"count": len(upload_form.uploads())}
+            request,
+            ngettext("%(count)s image added.", "%(count)s images added.", added) % {"count": added},
         )
         return redirect("imagebank:case-detail", pk=case.pk)
     return render_case(request, case, upload_form=upload_form, status=400)
