@@ -6,4 +6,4 @@ metadata edits are audited, images are removed through the service), and the lif
 file keys, hashes and the audit trail are read-only here.
 """
 
-from . import cases, sites, users  # noqa: F401  (registers the admin classes)
+from . import audit, cases, sites, users  # noqa: F401  (registers the admin classes)

@@ -1,3 +1,4 @@
+from .audit import ReadEvent
 from .cases import CODED_FIELDS, Case, CaseEvent
 from .images import Image, ProcessingStatus
 from .ingest import IngestRun
@@ -18,6 +19,7 @@ __all__ = [
     "Image",
     "IngestRun",
     "ProcessingStatus",
+    "ReadEvent",
     "Site",
     "SiteGroupObjectPermission",
     "SiteMembership",
