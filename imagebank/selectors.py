@@ -1,13 +1,14 @@
 """Read queries, filtered by what the user may see. Templates and views never filter by hand."""
 
 import re
+from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from imagebank.lifecycle import SUBMITTED_STATES
-from imagebank.models import Case, CaseEvent, Image, IngestRun, Site
-from imagebank.permissions import sites_with_permission
+from imagebank.models import Case, CaseEvent, Image, IngestRun, ReadEvent, Site
+from imagebank.permissions import can_see_read_audit, sites_with_permission
 from imagebank.roles import reads_all_cases, reads_submitted_cases
 
 
@@ -108,3 +109,25 @@ def ingest_runs_for_user(user) -> QuerySet[IngestRun]:
     if reads_all_cases(user):
         return runs
     return runs.filter(site__in=contributable_sites(user).values("pk"))
+
+
+def read_events(
+    user,
+    *,
+    case_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ReadEvent]:
+    """The audit of reads, newest first (imagebank.read_audit): every row for curators and
+    superusers, none for anyone else. `since` is inclusive, `until` exclusive; by case, the
+    (case, at) index serves the query."""
+    if not can_see_read_audit(user):
+        return ReadEvent.objects.none()
+    events = ReadEvent.objects.order_by("-at", "-pk")
+    if case_id is not None:
+        events = events.filter(case_id=case_id)
+    if since is not None:
+        events = events.filter(at__gte=since)
+    if until is not None:
+        events = events.filter(at__lt=until)
+    return events

@@ -5,7 +5,7 @@ The root URL conf (config.urls) mounts them at the site's root; the API is in im
 
 from django.urls import path
 
-from imagebank.views import cases, files, imports
+from imagebank.views import cases, files, imports, reads
 
 app_name = "imagebank"
 
@@ -28,4 +28,8 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.import_detail, name="import-detail"),
     path("imports/<int:pk>/report.json", imports.import_report, name="import-report"),
     path("files/images/<int:pk>/<str:variant>/", files.image_file, name="image-file"),
+    # The audit of reads, for curators (imagebank.views.reads, docs/audit.md).
+    path("cases/<int:pk>/reads/", reads.case_reads, name="case-reads"),
+    path("cases/<int:pk>/reads.csv", reads.case_reads_csv, name="case-reads-csv"),
+    path("reads/export.csv", reads.reads_export, name="reads-export"),
 ]
