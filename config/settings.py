@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -146,7 +145,8 @@ ANONYMOUS_USER_NAME = None  # guardian: anonymous visitors get no object permiss
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous API call is told 401 (with how to authenticate), not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # The bank's own tokens: hashed, expiring, revocable, two-factor aware (issue 8).
+        "imagebank.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "imagebank.api.base.exception_handler",
@@ -157,6 +157,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"user": "2000/hour", "anon": "100/hour"},
 }
+# API tokens (imagebank.services.tokens, docs/api.md): every token expires. A token lives
+# API_TOKEN_DEFAULT_DAYS unless a shorter life is asked for, never more than API_TOKEN_MAX_DAYS; a
+# user holds at most API_TOKEN_MAX_ACTIVE unrevoked, unexpired tokens. A token's use is written
+# to the audit at most once per token and client address every API_TOKEN_USE_AUDIT_MINUTES
+# (its last_used_at is always kept).
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_MAX_ACTIVE = env.int("API_TOKEN_MAX_ACTIVE", default=20)
+API_TOKEN_USE_AUDIT_MINUTES = env.int("API_TOKEN_USE_AUDIT_MINUTES", default=15)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cervical Image Bank API",
     "DESCRIPTION": "Contribute and read colposcopy and VIA examinations.",

@@ -4,7 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from imagebank.middleware import admin_login_redirect
+
 urlpatterns = [
+    # The admin's own login asks for a password only: the site's sign-in (with its second
+    # factor) replaces it (imagebank.middleware does the same for any admin mount).
+    path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -6,6 +6,7 @@ The root URL conf (config.urls) mounts them at the site's root; the API is in im
 from django.urls import path
 
 from imagebank.views import cases, files, imports, reads
+from imagebank.views import tokens as token_views
 
 app_name = "imagebank"
 
@@ -32,4 +33,7 @@ urlpatterns = [
     path("cases/<int:pk>/reads/", reads.case_reads, name="case-reads"),
     path("cases/<int:pk>/reads.csv", reads.case_reads_csv, name="case-reads-csv"),
     path("reads/export.csv", reads.reads_export, name="reads-export"),
+    # The signed-in user's API tokens (imagebank.views.tokens, docs/api.md).
+    path("account/tokens/", token_views.token_list, name="token-list"),
+    path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token-revoke"),
 ]

@@ -1,12 +1,13 @@
-"""API tokens for tests: one call that gives a user a working token, whatever the token model.
+"""API tokens for tests: one call that gives a user a working token, whatever their role.
 
-The token work (issue 8, items 4-5) replaces this body; the signature stays.
+The token is marked as issued after a second factor, so it works for curators, committee members
+and superusers too (the tests of that rule itself, tests/imagebank/test_tokens.py, issue tokens
+with and without it).
 """
 
-from rest_framework.authtoken.models import Token
+from imagebank.services.tokens import issue_token
 
 
 def token_for(user) -> str:
     """A raw API key the user can send as `Authorization: Token <key>`."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token.key
+    return issue_token(owner=user, name="test token", second_factor=True).raw_key

@@ -7,3 +7,4 @@ file keys, hashes and the audit trail are read-only here.
 """
 
 from . import audit, cases, sites, users  # noqa: F401  (registers the admin classes)
+from . import tokens as _tokens  # noqa: F401  (API tokens and their audit, read-only)

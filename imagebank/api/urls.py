@@ -9,6 +9,7 @@ from imagebank.api.cases import CaseViewSet
 from imagebank.api.images import ImageViewSet
 from imagebank.api.ingest import IngestViewSet
 from imagebank.api.sites import SiteViewSet
+from imagebank.api.tokens import ApiTokenViewSet
 
 
 class BankRouter(DefaultRouter):
@@ -25,6 +26,7 @@ router.register("sites", SiteViewSet, basename="site")
 router.register("cases", CaseViewSet, basename="case")
 router.register("images", ImageViewSet, basename="image")
 router.register("ingest", IngestViewSet, basename="ingest")
+router.register("tokens", ApiTokenViewSet, basename="token")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),

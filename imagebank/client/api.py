@@ -26,6 +26,14 @@ class ClientError(Exception):
     """A failure to tell the user in one sentence: bad credentials, unreachable server, refusal."""
 
 
+class SecondFactorNeeded(ClientError):
+    """The account has two-factor authentication: the server wants a code, or a valid one."""
+
+    def __init__(self, message: str, code_was_sent: bool):
+        super().__init__(message)
+        self.code_was_sent = code_was_sent
+
+
 def _explain(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -167,10 +175,11 @@ class BankClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The server's answer, whatever its status; ClientError when there is none."""
         url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.RetryError as error:
             raise ClientError(f"The server kept refusing {url}: {error}") from None
         except requests.exceptions.ConnectionError:
@@ -179,6 +188,9 @@ class BankClient:
             raise ClientError(f"No answer from {self.url} in time.") from None
         except requests.exceptions.RequestException as error:
             raise ClientError(f"Request to {url} failed: {error}") from None
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self._send(method, path, **kwargs)
         if response.status_code == 401:
             raise ClientError(
                 "The server refused the token (HTTP 401): run `imagebank login` again or check "
@@ -196,10 +208,26 @@ class BankClient:
                 f"The server at {self.url} did not answer with JSON: is the URL the bank's?"
             ) from None
 
-    def obtain_token(self, email: str, password: str) -> str:
-        response = self._request(
-            "POST", "/api/auth/token/", json={"email": email, "password": password}
-        )
+    def obtain_token(
+        self, email: str, password: str, otp: str | None = None, name: str | None = None
+    ) -> str:
+        """A new token. SecondFactorNeeded when the server asks for a code (`otp`) that was not
+        sent, or refuses the one sent."""
+        body = {"email": email, "password": password}
+        if otp:
+            body["otp"] = otp
+        if name:
+            body["name"] = name
+        response = self._send("POST", "/api/auth/token/", json=body)
+        if response.status_code == 400:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict) and "otp" in answer:
+                raise SecondFactorNeeded(_explain(response), code_was_sent=bool(otp))
+        if response.status_code >= 400:
+            raise ClientError(f"POST /api/auth/token/ failed: {_explain(response)}")
         return self._json(response)["token"]
 
     def sites(self) -> list[dict]:

@@ -1,7 +1,10 @@
 """`imagebank`: sign in to a Cervical Image Bank and upload files, folders and ZIPs to it.
 
-    imagebank login --url https://bank.example.org --email me@example.org
+    imagebank login --url https://bank.example.org --email me@example.org [--otp 123456]
     imagebank upload "IARC colposcopy/" case-package/ scan.dcm --site my-clinic --report out.json
+
+With two-factor authentication on (required for curators, committee members and superusers),
+login sends the code given with --otp, or asks for it when the server says one is needed.
 
 Resuming: images the site already holds are not sent again but declared by their SHA-256, so an
 IARC folder or a case package always goes whole in meaning (every case, every listed file) and
@@ -19,6 +22,7 @@ import getpass
 import hashlib
 import json
 import os
+import socket
 import sys
 import tempfile
 import zipfile
@@ -28,7 +32,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from imagebank.client.api import BankClient, ClientError
+from imagebank.client.api import BankClient, ClientError, SecondFactorNeeded
 
 EXIT_OK = 0
 EXIT_REPORTED_ERRORS = 1
@@ -104,7 +108,18 @@ def cmd_login(args: argparse.Namespace) -> int:
     password = os.environ.get("IMAGEBANK_PASSWORD") or getpass.getpass(
         f"Password for {args.email}: "
     )
-    token = _client(args, url, None).obtain_token(args.email, password)
+    client = _client(args, url, None)
+    name = args.token_name or f"imagebank login on {socket.gethostname()}"
+    try:
+        token = client.obtain_token(args.email, password, otp=args.otp, name=name)
+    except SecondFactorNeeded as needed:
+        # Asked once: a code given with --otp that the server refused is not asked for again.
+        if needed.code_was_sent:
+            raise
+        code = getpass.getpass("Code from your authenticator app (or a recovery code): ")
+        if not code.strip():
+            raise UsageError("No code given: two-factor authentication is on.") from None
+        token = client.obtain_token(args.email, password, otp=code.strip(), name=name)
     path = save_config({"url": url.rstrip("/"), "email": args.email, "token": token})
     print(f"Signed in to {url} as {args.email}; token saved in {path}.")
     return EXIT_OK
@@ -425,6 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", parents=[common], help="get and store an API token")
     login.add_argument("--email", required=True)
+    login.add_argument(
+        "--otp",
+        help="a code from your authenticator app or a recovery code (asked for when needed)",
+    )
+    login.add_argument(
+        "--token-name", help="what the bank lists the token as (default: this computer's name)"
+    )
     login.set_defaults(handler=cmd_login)
     upload = commands.add_parser(
         "upload",

@@ -10,6 +10,7 @@ from .sites import (
     SiteUserObjectPermission,
     Subject,
 )
+from .tokens import ApiToken, ApiTokenEvent  # noqa: F401  (API tokens, issue 8)
 from .users import User
 
 __all__ = [

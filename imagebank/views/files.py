@@ -11,10 +11,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_safe
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from imagebank import selectors, storage
+from imagebank.authentication import ApiTokenAuthentication
 from imagebank.models import Image
 
 access_log = logging.getLogger("imagebank.file_access")
@@ -26,8 +26,10 @@ _DERIVED_CONTENT_TYPE = "image/jpeg"
 
 def _user_from_token(request: HttpRequest):
     """The user behind an `Authorization: Token …` header, so API clients can follow the URLs
-    the API returns without a session. None when there is no such header."""
-    result = TokenAuthentication().authenticate(request)
+    the API returns without a session. None when there is no such header; AuthenticationFailed
+    for a token that is unknown, revoked, expired, of an inactive user, older than the password,
+    or issued without the second factor the owner's role needs (imagebank.services.tokens)."""
+    result = ApiTokenAuthentication().authenticate(request)
     return result[0] if result else None
 
 

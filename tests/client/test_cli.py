@@ -1,5 +1,6 @@
 """The `imagebank` command-line client against a live test server and small fake servers."""
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -12,14 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.client import cli
 from imagebank.client.cli import EXIT_FAILURE, EXIT_OK, Uploader, main, sha256_of
 from imagebank.filenames import withheld_name
-from imagebank.models import Case, Image
-from tests.factories import PASSWORD, make_contributor, make_site
+from imagebank.models import ApiToken, Case, Image
+from tests.factories import PASSWORD, make_contributor, make_site, make_user_with_role
+from tests.roles import Role
+from tests.tokens import token_for
 
 FAST = ["--retries", "1", "--backoff", "0", "--quiet"]
 
@@ -36,7 +38,7 @@ def _private_config(tmp_path, monkeypatch):
 def contributor_token(transactional_db):
     site = make_site(slug="test-clinic")
     user = make_contributor(site)
-    return site, user, Token.objects.create(user=user).key
+    return site, user, token_for(user)
 
 
 def _jpegs(folder: Path, count: int) -> list[Path]:
@@ -92,7 +94,10 @@ def test_login_stores_token_privately(live_server, contributor_token, monkeypatc
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     config = json.loads(path.read_text())
     assert config["url"] == live_server.url
-    assert config["token"] == Token.objects.get(user=user).key
+    # A new token of the user's, stored on the server only as its hash.
+    digest = hashlib.sha256(config["token"].encode()).hexdigest()
+    token = ApiToken.objects.get(key_hash=digest)
+    assert token.owner == user and token.name.startswith("imagebank login on ")
 
 
 def test_login_with_wrong_password_exits_2(live_server, contributor_token, monkeypatch, capsys):
@@ -103,6 +108,96 @@ def test_login_with_wrong_password_exits_2(live_server, contributor_token, monke
 
     assert status == EXIT_FAILURE
     assert "Unable to sign in" in capsys.readouterr().err
+    assert not cli.config_path().exists()
+
+
+@pytest.fixture
+def curator_with_totp(transactional_db):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.core.cache import cache
+
+    cache.clear()  # allauth remembers used codes in the cache
+    user = make_user_with_role(Role.CURATOR)
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    yield user, secret
+    cache.clear()
+
+
+def _code(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def _token_works(url: str, token: str) -> bool:
+    import requests
+
+    answer = requests.get(
+        f"{url}/api/cases/", headers={"Authorization": f"Token {token}"}, timeout=30
+    )
+    return answer.status_code == 200
+
+
+def test_login_with_otp_option(live_server, curator_with_totp, monkeypatch, capsys):
+    user, secret = curator_with_totp
+    monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
+    argv = ["login", "--url", live_server.url, "--email", user.email, "--otp", _code(secret)]
+
+    status = main([*argv, "--token-name", "lab pc", *FAST])
+
+    assert status == EXIT_OK, capsys.readouterr()
+    token = json.loads(cli.config_path().read_text())["token"]
+    assert _token_works(live_server.url, token)
+    assert ApiToken.objects.get(owner=user, name="lab pc").second_factor
+
+
+def test_login_asks_for_the_code_when_the_server_needs_one(
+    live_server, curator_with_totp, monkeypatch, capsys
+):
+    user, secret = curator_with_totp
+    monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
+    prompts = []
+
+    def answer(prompt):
+        prompts.append(prompt)
+        return _code(secret)
+
+    monkeypatch.setattr("getpass.getpass", answer)
+
+    status = main(["login", "--url", live_server.url, "--email", user.email, *FAST])
+
+    assert status == EXIT_OK, capsys.readouterr()
+    assert len(prompts) == 1 and "code" in prompts[0].lower()
+    assert _token_works(live_server.url, json.loads(cli.config_path().read_text())["token"])
+
+
+def test_login_with_a_wrong_code_exits_2_naming_it(
+    live_server, curator_with_totp, monkeypatch, capsys
+):
+    user, _secret = curator_with_totp
+    monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("asked again"))
+
+    argv = ["login", "--url", live_server.url, "--email", user.email, "--otp", "000000"]
+    status = main([*argv, *FAST])
+
+    assert status == EXIT_FAILURE
+    assert "otp" in capsys.readouterr().err
+    assert not cli.config_path().exists()
+    assert not ApiToken.objects.filter(owner=user).exists()
+
+
+def test_login_of_a_curator_without_two_factor_says_to_set_it_up(
+    live_server, monkeypatch, capsys, transactional_db
+):
+    user = make_user_with_role(Role.CURATOR)
+    monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
+
+    status = main(["login", "--url", live_server.url, "--email", user.email, *FAST])
+
+    assert status == EXIT_FAILURE
+    assert "two-factor" in capsys.readouterr().err
     assert not cli.config_path().exists()
 
 

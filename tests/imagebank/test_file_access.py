@@ -6,7 +6,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from imagebank import storage
 from imagebank.services import cases as case_services
@@ -19,6 +18,7 @@ from tests.factories import (
     make_user_with_role,
 )
 from tests.roles import Role
+from tests.tokens import token_for
 
 # Local files: these tests look at the private folder or at responses streamed from it;
 # tests/services covers the S3 server.
@@ -140,15 +140,15 @@ def test_every_access_is_logged(processed, caplog):
 
 @pytest.mark.django_db
 def test_api_token_works_on_file_views(processed):
-    token = Token.objects.create(user=processed["user"])
+    token = token_for(processed["user"])
     response = Client().get(
-        file_url(processed["image"], "preview"), HTTP_AUTHORIZATION=f"Token {token.key}"
+        file_url(processed["image"], "preview"), HTTP_AUTHORIZATION=f"Token {token}"
     )
     assert response.status_code == 200
     assert body(response).startswith(b"\xff\xd8\xff")
 
-    other = Token.objects.create(user=make_contributor(make_site()))
-    response = Client().get(file_url(processed["image"]), HTTP_AUTHORIZATION=f"Token {other.key}")
+    other = token_for(make_contributor(make_site()))
+    response = Client().get(file_url(processed["image"]), HTTP_AUTHORIZATION=f"Token {other}")
     assert response.status_code == 404
     bad = Client().get(file_url(processed["image"]), HTTP_AUTHORIZATION="Token " + "0" * 40)
     assert bad.status_code == 401
