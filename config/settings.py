@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY below) and no-store on private answers.
+    "csp.middleware.CSPMiddleware",
+    "imagebank.http_headers.NoStoreForPrivateAnswersMiddleware",
     # The audit of reads (docs/audit.md): one row per read of a case, image or report.
     "imagebank.read_audit.ReadAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -315,6 +318,38 @@ if not DEBUG:
     # Preloading is a commitment to HTTPS for the whole domain that a hospital opts into;
     # without it, check --deploy's reminder (W021) is expected, not a fault.
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+
+# --- Content-Security-Policy (django-csp): see docs/deployment.md, "Content-Security-Policy" -----
+# Everything comes from the site itself: no inline script or style, no plug-ins, no framing, and
+# forms post only here. Images may also be data: URIs (the two-factor QR code, the API docs'
+# icons) and blob: URLs (previews of the files chosen on the upload form); with S3, the image
+# views redirect to signed URLs on the storage's host, which img-src must then allow.
+_csp_image_sources = ["'self'", "data:", "blob:"]
+if USE_S3:
+    _s3_endpoint = _default_storage["OPTIONS"]["endpoint_url"]
+    _csp_image_sources.append(
+        "/".join(_s3_endpoint.split("/")[:3]) if _s3_endpoint else "https://*.amazonaws.com"
+    )
+_csp_image_sources += env.list("CSP_EXTRA_IMG_SRC", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": _csp_image_sources,
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+# The API docs (SpectacularSwaggerSplitView, its page's inline style moved to a static file):
+# Swagger UI would otherwise send the schema's address to validator.swagger.io for a badge.
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {
+    **SPECTACULAR_SETTINGS.get("SWAGGER_UI_SETTINGS", {"deepLinking": True}),
+    "validatorUrl": None,
+}
 
 
 # --- Logging of refused requests (issue 8): one line per 403/404, no traceback ---------------

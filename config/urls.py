@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from imagebank.middleware import admin_login_redirect
 
@@ -14,7 +14,14 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script as a file, so the page runs under the CSP.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="imagebank/api_docs.html"
+        ),
+        name="api-docs",
+    ),
     # Each app's API routes (namespace "api" for the core, "<app>_api" for the others) and pages.
     path("api/", include("imagebank.api.urls")),
     path("api/", include("curation.api.urls")),

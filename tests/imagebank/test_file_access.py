@@ -69,7 +69,7 @@ def test_contributor_streams_every_variant_with_private_headers(processed):
         assert response["Content-Disposition"].startswith("inline")
         # The contributor's own file name never leaks into the download name.
         assert image.original_filename not in response["Content-Disposition"]
-        assert response["Cache-Control"] == "private, max-age=300"
+        assert response["Cache-Control"] == "no-store"  # imagebank.http_headers
         assert response["X-Content-Type-Options"] == "nosniff"
         assert body(response).startswith(b"\xff\xd8\xff")
 
