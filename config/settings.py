@@ -138,7 +138,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# allauth's own limits stay at its defaults (login 30/m/ip, signup, password reset …) except
+# "login_failed": failed sign-ins are counted by django-axes instead (the AXES block at the end),
+# across the login page, the token endpoint and the admin. A second, stricter count here would
+# refuse before axes sees the attempt, so the page would stop adding to the shared counts.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Cervical Image Bank"
 
@@ -390,3 +394,50 @@ LOGGING = {
         "django.security": {"filters": ["refusal_without_traceback"]},
     },
 }
+
+
+# --- Sign-in limits (django-axes): see docs/deployment.md, "Sign-in limits and trusted proxies" --
+# Two counts of failed sign-ins, each locking on its own for LOGIN_COOLOFF_MINUTES once it reaches
+# LOGIN_FAILURE_LIMIT: one per account (the email typed, case-folded, whatever the field is called)
+# and one per client address, shared by the allauth login page, POST /api/auth/token/ and the
+# admin login. They live in Django's cache (Redis when REDIS_URL is set, so every process sees the
+# same counts; locmem, one process's memory, only in the demo). imagebank.lockout holds the
+# callables and the handler; the client address comes from imagebank.client_address, which trusts
+# X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies of the bank's own wrote it.
+def _whole_number(name: str, default: int, minimum: int) -> int:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = env.str(name, default=str(default)).strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}: {raw!r}")
+    return int(raw)
+
+
+TRUSTED_PROXY_COUNT = _whole_number("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+LOGIN_FAILURE_LIMIT = _whole_number("LOGIN_FAILURE_LIMIT", default=10, minimum=1)
+LOGIN_COOLOFF_MINUTES = _whole_number("LOGIN_COOLOFF_MINUTES", default=15, minimum=1)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # turns a flagged refusal into the lockout answer
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")  # refuses while locked
+AXES_HANDLER = "imagebank.lockout.LockoutCacheHandler"  # axes' cache handler + notice and logging
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = "imagebank.lockout.cool_off"  # LOGIN_COOLOFF_MINUTES as a timedelta
+AXES_LOCKOUT_PARAMETERS = "imagebank.lockout.lockout_parameters"  # ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "imagebank.lockout.account_from"  # login / email / username, case-folded
+AXES_CLIENT_IP_CALLABLE = "imagebank.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "imagebank.lockout.lockout_response"  # page, or JSON under /api/
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ADMIN = False  # the admin pages list database records, and the counts are in the cache
+# Attempts refused while locked are not counted: they neither extend the pause nor, when only the
+# address is locked, add to the count of the account a colleague behind the same address types.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A completed sign-in resets the account's count (LockoutCacheHandler.user_logged_in), not the
+# address's, which axes' AXES_RESET_ON_SUCCESS would clear too.
+AXES_RESET_ON_SUCCESS = False
+# The same client address for DRF's throttles and allauth's remaining rate limits. (allauth refuses
+# with an error a request whose X-Forwarded-For is shorter than the count: one that bypassed the
+# outer proxies.)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# --- end of sign-in limits ---
