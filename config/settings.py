@@ -138,11 +138,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
-# allauth's own limits stay at its defaults (login 30/m/ip, signup, password reset …) except
-# "login_failed": failed sign-ins are counted by django-axes instead (the AXES block at the end),
-# across the login page, the token endpoint and the admin. A second, stricter count here would
-# refuse before axes sees the attempt, so the page would stop adding to the shared counts.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# ACCOUNT_RATE_LIMITS: in the sign-in limits block at the end, next to django-axes'.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Cervical Image Bank"
 
@@ -435,6 +431,14 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A completed sign-in resets the account's count (LockoutCacheHandler.user_logged_in), not the
 # address's, which axes' AXES_RESET_ON_SUCCESS would clear too.
 AXES_RESET_ON_SUCCESS = False
+# allauth's own rate limits stay at its defaults (sign-ins per minute per address, sign-ups,
+# password resets …) but for "login_failed", which allauth checks before a password reaches
+# authenticate() and also per user for second-factor codes (which axes does not see). Its former
+# 5/5m per email would refuse at the sign-in page before axes counts (and then the page would stop
+# adding to the shared counts, and answer allauth's message instead of the lockout). Per key only
+# (axes counts per address), over the cool-off, twice the limit: allauth sees only the page and
+# also counts the attempts axes refuses, so axes answers first; second-factor codes stay limited.
+ACCOUNT_RATE_LIMITS = {"login_failed": f"{2 * LOGIN_FAILURE_LIMIT}/{LOGIN_COOLOFF_MINUTES}m/key"}
 # The same client address for DRF's throttles and allauth's remaining rate limits. (allauth refuses
 # with an error a request whose X-Forwarded-For is shorter than the count: one that bypassed the
 # outer proxies.)
