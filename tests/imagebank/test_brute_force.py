@@ -10,9 +10,17 @@ import itertools
 import json
 import logging
 import re
+import time
 from urllib.parse import urlparse
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
 from django.contrib.auth import authenticate
 from django.core import mail
 from django.core.cache import cache
@@ -399,3 +407,43 @@ def test_with_redis_every_process_sees_the_same_counts(client, settings):
     # A client of its own, as another web process has: it reads the same count.
     other_process = RedisCache(settings.REDIS_URL, {})
     assert other_process.get(lockout.account_key(owner.email.casefold())) == LIMIT
+
+
+def test_second_factor_codes_at_the_sign_in_page_stay_limited(client, settings):
+    """allauth limits wrong codes per user with its "login_failed" rate, which the sign-in limits
+    keep on (looser than axes at the password step, so that axes answers there first)."""
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    response = login_page(client, user.email, PASSWORD, **via(new_address()))
+    assert response["Location"] == reverse("mfa_authenticate")
+
+    now = int(time.time()) // 30
+    valid = {format_hotp_value(hotp_value(secret, now + step)) for step in (-1, 0, 1, 2)}
+    wrong = next(c for c in (f"{n:06d}" for n in range(1000)) if c not in valid)
+    for _ in range(2 * settings.LOGIN_FAILURE_LIMIT):
+        client.post(reverse("mfa_authenticate"), {"code": wrong}, **via(new_address()))
+    response = client.post(
+        reverse("mfa_authenticate"),
+        {"code": format_hotp_value(hotp_value(secret, int(time.time()) // 30))},
+        **via(new_address()),
+    )
+    assert not signed_in(client)
+    assert "Too many" in response.content.decode()
+
+
+def test_at_the_sign_in_page_alone_the_lockout_comes_before_allauths_own_limit(client, settings):
+    """With the configured numbers: allauth's failed-sign-in limit must not refuse at the page
+    before axes has counted up to its limit (the page would stop counting and answer otherwise)."""
+    settings.AXES_FAILURE_LIMIT = settings.LOGIN_FAILURE_LIMIT
+    owner = UserFactory()
+    address = new_address()
+    answers = [
+        login_page(client, owner.email, WRONG, **via(address))
+        for _ in range(settings.LOGIN_FAILURE_LIMIT)
+    ]
+    assert not any(is_lockout(a) for a in answers[:-1])
+    assert is_lockout(answers[-1])
+    assert is_lockout(login_page(client, owner.email, PASSWORD, **via(new_address())))
+    assert len(mail.outbox) == 1
