@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,8 @@ from imagebank.api.base import BankAPIMixin, is_schema_generation
 from imagebank.authentication import session_passed_second_factor
 from imagebank.models import ApiToken
 from imagebank.services import tokens as token_services
+
+_MAX_ID = 2**63 - 1  # a BigAutoField
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class ApiTokenViewSet(
 
     permission_classes = [IsAuthenticated]
     serializer_class = ApiTokenSerializer
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         if is_schema_generation(self):
@@ -168,7 +171,12 @@ class ApiTokenViewSet(
         return token_services.tokens_of(self.request.user)
 
     def get_object(self) -> ApiToken:
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        # Only a key the table can hold is looked up: anything else is no token of the caller's
+        # (SQLite cannot even compare a number past 64 bits: an OverflowError, not a 404).
+        sent = str(self.kwargs["pk"])
+        if not (sent.isascii() and sent.isdigit()) or not 1 <= int(sent) <= _MAX_ID:
+            raise NotFound()
+        return get_object_or_404(self.get_queryset(), pk=int(sent))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = CreateTokenSerializer(data=request.data)

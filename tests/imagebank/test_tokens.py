@@ -623,3 +623,12 @@ def test_a_session_without_the_second_factor_cannot_create_a_token_on_the_api(ro
     response = client.post(TOKENS, {"name": "x"}, format="json")
     assert response.status_code == 403
     assert not ApiToken.objects.filter(owner=user).exists()
+
+
+def test_a_token_id_that_cannot_be_one_is_a_404_not_a_500():
+    user = make_user("contributor")
+    key = token_services.issue_token(owner=user, name="a", second_factor=False).raw_key
+    for sent in ["99999999999999999999", "0", "abc", "%C2%B2", "-1"]:
+        response = api(key).delete(f"{TOKENS}{sent}/")
+        assert response.status_code == 404, (sent, response.status_code)
+    assert works(key)
