@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.core.cache import cache
 
 from config.celery import app as celery_app
 
@@ -41,6 +42,11 @@ def _isolated_files_and_eager_tasks(settings, tmp_path):
     if not settings.USE_S3:
         _use_local_storage(settings)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # An empty cache for each test: sign-in failure counts (django-axes keeps them in the cache,
+    # through a handler that holds the cache object) and throttles must not carry over from one
+    # test to the next. On Redis this empties the test database's Redis db before the test starts
+    # (a real worker, when a test starts one, starts after this).
+    cache.clear()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

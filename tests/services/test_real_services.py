@@ -146,7 +146,7 @@ def test_files_live_on_the_s3_server_and_come_back_through_a_signed_url(
     assert status in (401, 403)
 
     # The permission-checked view redirects to a short-lived signed URL that serves the bytes.
-    client.login(email=contributor.email, password=PASSWORD)
+    client.force_login(contributor)
     response = client.get(f"/files/images/{image.pk}/original/")
     assert response.status_code == 302
     assert "X-Amz-Signature" in response["Location"]
@@ -155,5 +155,5 @@ def test_files_live_on_the_s3_server_and_come_back_through_a_signed_url(
 
     # Someone else's session gets no URL at all.
     client.logout()
-    client.login(email=make_contributor(make_site()).email, password=PASSWORD)
+    client.force_login(make_contributor(make_site()))
     assert client.get(f"/files/images/{image.pk}/original/").status_code == 404
