@@ -117,7 +117,7 @@ class ObtainTokenRequestSerializer(serializers.Serializer):
     name = serializers.CharField(
         required=False,
         max_length=token_services.NAME_MAX_LENGTH,
-        help_text=gettext_lazy("What the token is for (default: “imagebank login”)."),
+        help_text=gettext_lazy("What the token is for (default: “API token”)."),
     )
     expires_in_days = _ExpiryField()
 

@@ -109,7 +109,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         f"Password for {args.email}: "
     )
     client = _client(args, url, None)
-    name = args.token_name or f"imagebank login on {socket.gethostname()}"
+    # The bank takes names of up to 100 characters.
+    name = (args.token_name or f"imagebank login on {socket.gethostname()}")[:100]
     try:
         token = client.obtain_token(args.email, password, otp=args.otp, name=name)
     except SecondFactorNeeded as needed:
