@@ -8,3 +8,12 @@ from access_requests import roles  # noqa: F401
 class AccessRequestsConfig(AppConfig):
     name = "access_requests"
     verbose_name = _("Access requests")
+
+    def ready(self) -> None:
+        from allauth.account.signals import user_signed_up
+
+        from access_requests import signals
+
+        user_signed_up.connect(
+            signals.make_new_sign_up_a_researcher, dispatch_uid="access_requests.new_researcher"
+        )

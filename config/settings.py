@@ -135,9 +135,20 @@ LOGOUT_REDIRECT_URL = "portal:home"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
+# --- Sign-up and invitations: see README "Accounts" and docs/deployment.md, "Sign-up" ---------
+# Open sign-up gives nothing but a researcher account (access_requests.signals), who then
+# requests access; SIGNUP_OPEN=0 closes it. Every other role's account is given out by a
+# curator's invitation (/invitations/new/), never by sign-up. Sign-up and password reset answer
+# the same for a registered and an unregistered address: allauth can do so on sign-up only when
+# email verification is mandatory (a known address is mailed "you already have an account"
+# instead of a confirmation link, behind the same "check your mail" page). Accounts made by an
+# administrator or an invitation count as verified (imagebank.adapters).
+ACCOUNT_ADAPTER = "imagebank.adapters.BankAccountAdapter"
+SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_PREVENT_ENUMERATION = True
 # ACCOUNT_RATE_LIMITS: in the sign-in limits block at the end, next to django-axes'.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Cervical Image Bank"

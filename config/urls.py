@@ -5,12 +5,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from imagebank.middleware import admin_login_redirect
+from imagebank.views import two_factor
 
 urlpatterns = [
     # The admin's own login asks for a password only: the site's sign-in (with its second
     # factor) replaces it (imagebank.middleware does the same for any admin mount).
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
+    # allauth's two-factor set-up, continuing to `next` once done (imagebank.views.two_factor).
+    path("accounts/2fa/totp/activate/", two_factor.activate_totp),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

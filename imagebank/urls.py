@@ -5,7 +5,7 @@ The root URL conf (config.urls) mounts them at the site's root; the API is in im
 
 from django.urls import path
 
-from imagebank.views import cases, files, imports, reads
+from imagebank.views import cases, files, imports, invitations, reads
 from imagebank.views import tokens as token_views
 
 app_name = "imagebank"
@@ -36,4 +36,6 @@ urlpatterns = [
     # The signed-in user's API tokens (imagebank.views.tokens, docs/api.md).
     path("account/tokens/", token_views.token_list, name="token-list"),
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token-revoke"),
+    # Accounts given out by curators (imagebank.views.invitations, README "Accounts").
+    path("invitations/new/", invitations.invite, name="invite"),
 ]
