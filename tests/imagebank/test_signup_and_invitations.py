@@ -197,6 +197,8 @@ def test_contributors_and_visitors_are_refused_too(client):
 
 def test_the_page_offers_every_registered_role_and_the_sites(client):
     curator_client(client)
+    dashboard = client.get(reverse("portal:dashboard")).content.decode()
+    assert f'href="{reverse("imagebank:invite")}"' in dashboard
     site = make_site(name="Kisumu County Hospital")
     html = client.get(reverse("imagebank:invite")).content.decode()
     from imagebank.roles import registered_roles
