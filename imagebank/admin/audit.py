@@ -24,7 +24,7 @@ class ReadEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("kind", "channel", "variant")
     # Exact matches only: every one is served by an index or is a short scan of one day.
-    search_fields = ("=user_email", "=case_id", "=object_id", "=client_ip")
+    search_fields = ("=user_email", "=case__id", "=object_id", "=client_ip")
     date_hierarchy = "at"
     fields = (
         "at",

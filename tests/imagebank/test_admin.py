@@ -11,9 +11,12 @@ from guardian.shortcuts import get_perms
 from imagebank.admin.common import ADMIN_EDIT_REASON
 from imagebank.lifecycle import CaseState
 from imagebank.models import (
+    ApiToken,
+    ApiTokenEvent,
     Case,
     CaseEvent,
     Image,
+    ReadEvent,
     Site,
     SiteGroupObjectPermission,
     SiteMembership,
@@ -24,6 +27,7 @@ from imagebank.models import (
 from imagebank.permissions import can_contribute_to
 from imagebank.roles import site_contributors_group_name
 from tests.factories import UserFactory, add_image, make_case, make_contributor, make_site
+from tests.tokens import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +41,9 @@ CORE_MODELS = [
     Image,
     SiteGroupObjectPermission,
     SiteUserObjectPermission,
+    ApiToken,
+    ApiTokenEvent,
+    ReadEvent,
 ]
 
 
@@ -78,11 +85,17 @@ def test_every_changelist_and_change_page_renders(admin_client, demo_data):
         permission=SiteGroupObjectPermission.objects.first().permission,
         content_object=Site.objects.first(),
     )
+    token_for(User.objects.get(email__startswith="curator@"))  # a token and its 'issued' event
+    # A read of a case page, recorded like every read.
+    assert admin_client.get(reverse("imagebank:case-detail", args=[Case.objects.first().pk]))
     models = [model for model in admin.site._registry if model._meta.app_label == "imagebank"]
     assert set(models) == set(CORE_MODELS)
     for model in [*models, Group]:
         assert admin_client.get(url(model, "changelist")).status_code == 200, model
-        assert admin_client.get(url(model, "changelist"), {"q": "demo"}).status_code == 200
+        # A word and a number: every search field must take both (a number is how a case, an
+        # object id or a pk is searched for).
+        for query in ("demo", "1"):
+            assert admin_client.get(url(model, "changelist"), {"q": query}).status_code == 200
         assert model.objects.exists(), model
         for obj in [model.objects.first(), model.objects.last()]:
             response = admin_client.get(url(model, "change", obj.pk))
