@@ -107,7 +107,7 @@ def invite_user(
         lambda: send_invitation(user=user, invited_by=actor, language=language, request=request)
     )
     logger.info(
-        "invitation sent by user=%s to user=%s role=%s sites=%s",
+        "invitation by user=%s for user=%s role=%s sites=%s (mailed on commit)",
         actor.pk,
         user.pk,
         bank_role or "-",
