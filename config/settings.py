@@ -166,7 +166,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "imagebank.api.base.exception_handler",
     # Deny by default: an endpoint that forgets to name its permission refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["imagebank.api.permissions.DenyAll"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every operation's error answers and list parameters (docs/api.md, Errors).
+    "DEFAULT_SCHEMA_CLASS": "imagebank.api.schema.BankAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"user": "2000/hour", "anon": "100/hour"},

@@ -36,3 +36,6 @@ urlpatterns = [
     path("", include("model_bench.urls")),
     path("", include("portal.urls")),
 ]
+
+# Under /api/ a path no route matches answers JSON like the API's own 404s; elsewhere the page.
+handler404 = "imagebank.api.base.not_found"

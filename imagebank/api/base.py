@@ -1,5 +1,6 @@
 """What every API view of the bank shares: the exception handler, the 409 answer, the mixin that
-puts token authentication first, and the test for drf-spectacular's schema pass.
+puts token authentication first, the validated page numbers, the JSON 404 for unknown API paths,
+and the test for drf-spectacular's schema pass.
 
 Public on purpose: the apps above the core build their API views on these.
 """
@@ -8,11 +9,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy
-from rest_framework import status
+from django.views import defaults
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
@@ -45,6 +49,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+class BankPagination(PageNumberPagination):
+    """DRF's page numbers, with `page` validated: anything but a whole number from 1 (or DRF's
+    `last`) is a 400 naming `page`; a page past the last one stays DRF's 404 ("Invalid page.")."""
+
+    def get_page_number(self, request, paginator) -> int:
+        sent = request.query_params.get(self.page_query_param)
+        if sent is None:
+            return 1
+        if sent in self.last_page_strings:
+            return paginator.num_pages
+        try:
+            return serializers.IntegerField(min_value=1).run_validation(sent)
+        except DRFValidationError as error:
+            raise DRFValidationError({self.page_query_param: error.detail}) from None
+
+    def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
+
+
 class BankAPIMixin:
     """Uses our exception handler whatever REST_FRAMEWORK["EXCEPTION_HANDLER"] says.
 
@@ -53,6 +80,8 @@ class BankAPIMixin:
     """
 
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
+
+    pagination_class = BankPagination
 
     def get_exception_handler(self):
         return exception_handler
@@ -65,3 +94,13 @@ def is_schema_generation(view) -> bool:
 
 class BankAPIRootView(BankAPIMixin, APIRootView):
     permission_classes = [IsAuthenticated]
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The root URL conf's handler404: under /api/ a path that matches no route (a typo, an id
+    that is not a number) is answered in JSON like every other API error; elsewhere Django's page.
+    """
+    if request.path_info.startswith("/api/"):
+        # DRF's own wording (and its translations), as its views answer for an unknown object.
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=NotFound.status_code)
+    return defaults.page_not_found(request, exception)

@@ -8,20 +8,18 @@ Every view names its permission classes; the project default (DenyAll) refuses e
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError as DRFValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from imagebank import selectors
 from imagebank.api.base import BankAPIMixin, is_schema_generation
+from imagebank.api.filters import CaseListQuery, QueryFilterMixin
+from imagebank.api.schema import errors
 from imagebank.api.serializers import (
     CaseCreateSerializer,
     CaseSerializer,
@@ -29,8 +27,9 @@ from imagebank.api.serializers import (
     ImageSerializer,
     ImageUploadSerializer,
 )
-from imagebank.lifecycle import CaseState
+from imagebank.lifecycle import CaseState, IllegalTransition, can_transition
 from imagebank.models import Case
+from imagebank.permissions import can_contribute_to
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.services.cases import CLINICAL_FIELDS
@@ -41,33 +40,14 @@ _CLINICAL_DEFAULTS = {field: Case._meta.get_field(field).get_default() for field
 
 @extend_schema(tags=["cases"])
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "site", OpenApiTypes.INT, description=gettext_lazy("Only this site's cases.")
-            ),
-            OpenApiParameter("state", OpenApiTypes.STR, enum=CaseState.values),
-            OpenApiParameter(
-                "search",
-                OpenApiTypes.STR,
-                description=gettext_lazy(
-                    "Cases whose source reference contains this text (any case), or whose "
-                    "number it is."
-                ),
-            ),
-            OpenApiParameter(
-                "source_reference",
-                OpenApiTypes.STR,
-                description=gettext_lazy("Cases with exactly this source reference (any case)."),
-            ),
-        ]
-    ),
+    # The list's query parameters come from query_serializer_class (imagebank.api.schema).
     create=extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer}),
     update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
     partial_update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
 )
 class CaseViewSet(
     BankAPIMixin,
+    QueryFilterMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -76,6 +56,7 @@ class CaseViewSet(
 
     permission_classes = [IsAuthenticated]
     serializer_class = CaseSerializer
+    query_serializer_class = CaseListQuery
 
     def get_queryset(self) -> QuerySet[Case]:
         if is_schema_generation(self):
@@ -84,29 +65,17 @@ class CaseViewSet(
         # queries: without an explicit order, pages could repeat or skip cases.
         return selectors.case_list(self.request.user).order_by("-created_at", "-pk")
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        cases = self.get_queryset()
-        site = request.query_params.get("site")
-        if site:
-            if not site.isdigit():
-                raise DRFValidationError({"site": [_("Give a site id.")]})
-            cases = cases.filter(site_id=int(site))
-        state = request.query_params.get("state")
-        if state:
-            if state not in CaseState.values:
-                raise DRFValidationError(
-                    {"state": [_("“%(state)s” is not a case state.") % {"state": state}]}
-                )
-            cases = cases.filter(state=state)
-        search = request.query_params.get("search", "").strip()
-        if search:
-            cases = cases.filter(selectors.case_search(search))
-        reference = request.query_params.get("source_reference")
-        if reference is not None and reference.strip():
-            cases = cases.filter(source_reference__iexact=" ".join(reference.split()))
-        page = self.paginate_queryset(cases)
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
+    def filter_by_query(self, queryset: QuerySet[Case], query: dict[str, Any]) -> QuerySet[Case]:
+        if "site" in query:
+            queryset = queryset.filter(site_id=query["site"])
+        if query.get("state"):
+            queryset = queryset.filter(state=query["state"])
+        if query.get("search"):
+            queryset = queryset.filter(selectors.case_search(query["search"]))
+        reference = " ".join(query.get("source_reference", "").split())
+        if reference:
+            queryset = queryset.filter(source_reference__iexact=reference)
+        return queryset
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = CaseCreateSerializer(data=request.data, context=self.get_serializer_context())
@@ -146,12 +115,20 @@ class CaseViewSet(
         kwargs["partial"] = True
         return self.update(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses=CaseSerializer)
+    @extend_schema(request=None, responses={200: CaseSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         """Hand the case to review; every image must be processed, and the case must have what
-        its site requires: a 400 names each missing item by its requirement code."""
-        case = case_services.submit_case(case=self.get_object(), actor=request.user)
+        its site requires: a 400 names each missing item by its requirement code. A case that
+        has already left the contributor's hands is a 409 (docs/api.md)."""
+        case = self.get_object()
+        # A contributor of the site asking for a transition the state does not allow is told so
+        # (409); anyone else is refused by the service (403).
+        if can_contribute_to(request.user, case.site) and not can_transition(
+            case.state, CaseState.SUBMITTED
+        ):
+            raise IllegalTransition(case.state, CaseState.SUBMITTED)
+        case = case_services.submit_case(case=case, actor=request.user)
         return Response(self._represent(case))
 
     @extend_schema(methods=["GET"], request=None, responses=ImageSerializer(many=True))
@@ -161,7 +138,8 @@ class CaseViewSet(
     @action(
         detail=True,
         methods=["get", "post"],
-        parser_classes=[MultiPartParser, FormParser],
+        # A file is sent: multipart only (a form-encoded or JSON body cannot carry it).
+        parser_classes=[MultiPartParser],
         serializer_class=ImageSerializer,
         pagination_class=None,
     )

@@ -12,12 +12,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from imagebank import selectors
 from imagebank.api.base import BankAPIMixin, is_schema_generation
+from imagebank.api.filters import QueryFilterMixin, id_field
+from imagebank.api.schema import errors
 from imagebank.ingest.accepted import check_import_file
 from imagebank.ingest.run_outcome import run_outcome
 from imagebank.ingest.runs import run_ingest
@@ -60,12 +62,12 @@ class IngestRunSerializer(serializers.ModelSerializer):
 
 
 class IngestUploadSerializer(serializers.Serializer):
-    site = serializers.IntegerField()
+    site = id_field(help_text=_("The id of a site you contribute to."))
     file = serializers.FileField()
 
 
 class KnownQuerySerializer(serializers.Serializer):
-    site = serializers.IntegerField()
+    site = id_field(help_text=_("The id of a site you contribute to."))
     sha256 = serializers.ListField(child=serializers.CharField(), max_length=MAX_KNOWN_QUERY)
 
 
@@ -82,20 +84,28 @@ def _contributable_site(user, site_id: int):
 
 @extend_schema(tags=["ingest"])
 class IngestViewSet(
-    BankAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    BankAPIMixin,
+    QueryFilterMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Imports into a site you contribute to, with their reports."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = IngestRunSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    # An import sends a file: multipart only; `known` reads JSON (its own parser_classes).
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self):
         if is_schema_generation(self):
             return IngestRun.objects.none()
         return selectors.ingest_runs_for_user(self.request.user)
 
-    @extend_schema(request=IngestUploadSerializer, responses={201: IngestRunSerializer})
+    # 404: a site that is not yours (its existence is not revealed).
+    @extend_schema(
+        request=IngestUploadSerializer, responses={201: IngestRunSerializer, **errors(404)}
+    )
     def create(self, request, *args, **kwargs):
         """Import one file (ZIP of an IARC folder or a case package, DICOM, JPEG, PNG, TIFF).
 
@@ -132,8 +142,10 @@ class IngestViewSet(
             run = run_ingest(site=site, actor=request.user, paths=[path], source_name=name)
         return Response(IngestRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=KnownQuerySerializer, responses=KnownAnswerSerializer)
-    @action(detail=False, methods=["post"])
+    @extend_schema(
+        request=KnownQuerySerializer, responses={200: KnownAnswerSerializer, **errors(404)}
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
     def known(self, request):
         """Which of these SHA-256 hashes (of files as sent) are already in the site: a client
         skips them when it resumes."""

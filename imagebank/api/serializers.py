@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import CaseState
-from imagebank.models import Case, Image, ProcessingStatus, Site
+from imagebank.models import CODED_FIELDS, Case, Image, ProcessingStatus, Site
 from imagebank.permissions import can_see_file_names
 from imagebank.selectors import sites_for_user
 from imagebank.services.cases import CLINICAL_FIELDS, SOURCE_REFERENCE_MAX_LENGTH
@@ -108,6 +108,15 @@ class CaseSerializer(_ClinicalFieldsMixin):
             "images",
         ]
         read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # A coded field not given is "" (the model's blank), and the schema must say so: DRF
+        # drops allow_blank from read-only fields, so the enum would allow only the codes.
+        for name, field in fields.items():
+            if isinstance(field, serializers.ChoiceField) and name in CODED_FIELDS:
+                field.allow_blank = Case._meta.get_field(name).blank
+        return fields
 
     def get_subject(self, case: Case) -> str:
         return case.subject.display_code

@@ -7,16 +7,18 @@ from rest_framework.permissions import IsAuthenticated
 
 from imagebank import selectors
 from imagebank.api.base import BankAPIMixin, is_schema_generation
+from imagebank.api.filters import QueryFilterMixin
 from imagebank.api.serializers import SiteSerializer
 from imagebank.models import Site
 
 
 @extend_schema(tags=["sites"])
-class SiteViewSet(BankAPIMixin, viewsets.ReadOnlyModelViewSet):
+class SiteViewSet(BankAPIMixin, QueryFilterMixin, viewsets.ReadOnlyModelViewSet):
     """Sites the user belongs to; reviewers and curators see every site."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = SiteSerializer
+    # The list takes no parameter but `page` (imagebank.api.filters).
 
     def get_queryset(self) -> QuerySet[Site]:
         if is_schema_generation(self):
