@@ -20,11 +20,12 @@ Apps above the core record reads of their own pages with `register_audited_read`
 
 import ipaddress
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
@@ -224,14 +225,30 @@ def record_read(request: HttpRequest, response: HttpResponse) -> None:
         events = events_for(request, response, user, read)
         if not events:
             return
-        # A savepoint, so that a failed INSERT leaves any transaction around it usable.
-        with transaction.atomic():
-            if len(events) == 1:
-                events[0].save(force_insert=True)
-            else:
-                ReadEvent.objects.bulk_create(events)
+        _write(events)
     except DatabaseError as error:
         raise ReadNotRecorded(str(error)) from error
+
+
+# A database that is briefly busy (SQLite's write lock while the worker writes, a PostgreSQL
+# fail-over) is worth a few quick tries before the read is withheld.
+_RETRY_DELAYS = (0.05, 0.2, 0.5)
+
+
+def _write(events: list[ReadEvent]) -> None:
+    for delay in (*_RETRY_DELAYS, None):
+        try:
+            # A savepoint, so that a failed INSERT leaves any transaction around it usable.
+            with transaction.atomic():
+                if len(events) == 1:
+                    events[0].save(force_insert=True)
+                else:
+                    ReadEvent.objects.bulk_create(events)
+            return
+        except OperationalError:
+            if delay is None:
+                raise  # out of tries: the read is withheld
+            time.sleep(delay)  # the savepoint was rolled back: trying again is safe
 
 
 def _withheld() -> HttpResponse:

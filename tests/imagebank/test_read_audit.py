@@ -605,3 +605,25 @@ def test_the_admin_shows_reads_read_only_and_its_case_pages_are_reads(bank, admi
     assert client.get(reverse("admin:imagebank_case_change", args=[case.pk])).status_code == 200
     recorded = ReadEvent.objects.get(route="admin:imagebank_case_change")
     assert (recorded.kind, recorded.case_id, recorded.user) == ("case", case.pk, admin_user)
+
+
+def test_a_briefly_locked_database_is_tried_again_before_the_read_is_withheld(monkeypatch):
+    from django.db import OperationalError
+
+    from imagebank import read_audit
+
+    calls = []
+    real_save = ReadEvent.save
+
+    def flaky_save(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("database table is locked")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadEvent, "save", flaky_save)
+    monkeypatch.setattr(read_audit, "_RETRY_DELAYS", (0, 0, 0))
+    monkeypatch.setattr(read_audit.time, "sleep", lambda seconds: None)
+    event = ReadEvent(kind=ReadEvent.Kind.CASE, channel=ReadEvent.Channel.PAGE, object_id=1)
+    read_audit._write([event])
+    assert len(calls) == 3 and ReadEvent.objects.count() == 1
