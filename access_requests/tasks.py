@@ -1,2 +1,3 @@
-"""Celery tasks of access_requests: thin wrappers that take primary keys, lock the row, check its state,
-and import the service they call inside the task function (routes in queues.py)."""
+"""Celery tasks of access_requests: thin wrappers that take primary keys, lock the row, check its
+state, and import the service they call inside the task function (routes in queues.py).
+"""

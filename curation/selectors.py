@@ -1,1 +1,2 @@
-"""Read queries of curation, filtered by what the user may see (views and templates never filter)."""
+"""Read queries of curation, filtered by what the user may see (views and templates never
+filter)."""

@@ -1,4 +1,5 @@
-"""The benchmark queue: training and evaluating models, kept apart so a long run never delays ingest.
+"""The benchmark queue: training and evaluating models, kept apart so a long run never delays
+ingest.
 
 Read by config.settings, which composes every app's queues and routes; keep it free of imports.
 """

@@ -61,7 +61,9 @@ def test_access_requests_and_model_bench_stay_independent(copy_of_the_project):
 
 def test_a_cycle_between_modules_of_an_app_breaks_the_acyclic_contract(copy_of_the_project):
     core = copy_of_the_project / "imagebank"
-    (core / "storage.py").write_text((core / "storage.py").read_text() + "\nimport imagebank.tasks\n")
+    (core / "storage.py").write_text(
+        (core / "storage.py").read_text() + "\nimport imagebank.tasks\n"
+    )
     result = _lint(copy_of_the_project)
     assert result.returncode != 0
     assert "No import cycles between the modules of an app BROKEN" in result.stdout

@@ -1,1 +1,3 @@
-"""The REST API of access_requests: views by subject, routes in urls.py, serializers in serializers.py."""
+"""The REST API of access_requests: views by subject, routes in urls.py, serializers in
+serializers.py.
+"""

@@ -1,1 +1,3 @@
-"""Serializers of access_requests's API: shapes and validation only, no writes (those go through services)."""
+"""Serializers of access_requests's API: shapes and validation only, no writes (those go through
+services).
+"""

@@ -1,1 +1,3 @@
-"""Serializers of curation's API: shapes and validation only, no writes (those go through services)."""
+"""Serializers of curation's API: shapes and validation only, no writes (those go through
+services).
+"""

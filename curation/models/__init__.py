@@ -1,1 +1,4 @@
-"""The data of curation (automated quality checks, the near-duplicate index, the review queue, reviews, annotations, adjudication, agreement statistics, dataset releases and their splits) and its invariants."""
+"""The data of curation (automated quality checks, the near-duplicate index, the review queue,
+reviews, annotations, adjudication, agreement statistics, dataset releases and their splits) and
+its invariants.
+"""

@@ -1,1 +1,3 @@
-"""Serializers of model_bench's API: shapes and validation only, no writes (those go through services)."""
+"""Serializers of model_bench's API: shapes and validation only, no writes (those go through
+services).
+"""

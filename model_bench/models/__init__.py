@@ -1,1 +1,3 @@
-"""The data of model_bench (benchmark tasks, reference models, training and evaluation jobs, submissions, metrics and leaderboards) and its invariants."""
+"""The data of model_bench (benchmark tasks, reference models, training and evaluation jobs,
+submissions, metrics and leaderboards) and its invariants.
+"""

@@ -62,7 +62,9 @@ def test_every_user_facing_string_has_a_translation(language, strings):
             (message.string,) if isinstance(message.string, str) else message.string
         )
         if not translated or message.fuzzy:
-            missing.append(f"{where}: {key[0]!r}" + (" (fuzzy)" if message and message.fuzzy else ""))
+            missing.append(
+                f"{where}: {key[0]!r}" + (" (fuzzy)" if message and message.fuzzy else "")
+            )
     assert not missing, (
         f"{len(missing)} string(s) lack a {language} translation (run `make messages`, "
         "translate, commit the .po and .mo):\n" + "\n".join(missing[:50])
@@ -79,8 +81,10 @@ def test_translations_keep_every_placeholder(language):
         texts = (message.string,) if isinstance(message.string, str) else message.string
         expected = _placeholders(ids[-1])
         for text in texts:
-            if text and _placeholders(text) != expected and _placeholders(text) != _placeholders(
-                ids[0]
+            if (
+                text
+                and _placeholders(text) != expected
+                and _placeholders(text) != _placeholders(ids[0])
             ):
                 wrong.append(f"{ids[0]!r} -> {text!r}")
     assert not wrong, f"{language}: placeholders differ:\n" + "\n".join(wrong)

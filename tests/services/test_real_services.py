@@ -21,7 +21,7 @@ from imagebank import storage
 from imagebank.models import Image, ProcessingStatus
 from imagebank.services import images as image_services
 from tests.conftest import require_service
-from tests.factories import PASSWORD, make_case, make_contributor, make_site
+from tests.factories import make_case, make_contributor, make_site
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
