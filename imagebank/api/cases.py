@@ -27,9 +27,7 @@ from imagebank.api.serializers import (
     ImageSerializer,
     ImageUploadSerializer,
 )
-from imagebank.lifecycle import CaseState, IllegalTransition, can_transition
 from imagebank.models import Case
-from imagebank.permissions import can_contribute_to
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.services.cases import CLINICAL_FIELDS
@@ -121,14 +119,8 @@ class CaseViewSet(
         """Hand the case to review; every image must be processed, and the case must have what
         its site requires: a 400 names each missing item by its requirement code. A case that
         has already left the contributor's hands is a 409 (docs/api.md)."""
-        case = self.get_object()
-        # A contributor of the site asking for a transition the state does not allow is told so
-        # (409); anyone else is refused by the service (403).
-        if can_contribute_to(request.user, case.site) and not can_transition(
-            case.state, CaseState.SUBMITTED
-        ):
-            raise IllegalTransition(case.state, CaseState.SUBMITTED)
-        case = case_services.submit_case(case=case, actor=request.user)
+        # The service refuses outsiders (403) and names an illegal transition (409).
+        case = case_services.submit_case(case=self.get_object(), actor=request.user)
         return Response(self._represent(case))
 
     @extend_schema(methods=["GET"], request=None, responses=ImageSerializer(many=True))

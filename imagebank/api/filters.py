@@ -62,15 +62,15 @@ class CaseListQuery(QueryParameters):
         allow_blank=True,
         max_length=SOURCE_REFERENCE_MAX_LENGTH,
         help_text=_(
-            "Cases whose source reference contains this text (any case), or whose number it is "
-            "(30 or #30)."
+            "Cases whose source reference contains this text (ignoring letter case), or whose "
+            "number it is (30 or #30)."
         ),
     )
     source_reference = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=SOURCE_REFERENCE_MAX_LENGTH,
-        help_text=_("Cases with exactly this source reference (any case)."),
+        help_text=_("Cases with exactly this source reference (ignoring letter case)."),
     )
 
 

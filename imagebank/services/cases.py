@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imagebank import hooks
+from imagebank import hooks, submission
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
@@ -283,9 +283,10 @@ def submit_case(*, case: Case, actor) -> Case:
     """Hand a case to review: it must have images, all processed, and whatever its site requires
     (Site.submission_requirements); then quality checks run."""
     case = Case.objects.select_for_update().get(pk=case.pk)
-    require(can_edit_case(actor, case), _("This case cannot be submitted by you in its state."))
-    from imagebank import submission  # it reads CLINICAL_FIELDS from here: import late
-
+    # Someone who may not submit the site's cases is refused (403); a contributor asking for a
+    # transition the case's state does not allow is told so (IllegalTransition: a 409 on the API).
+    require(can_contribute_to(actor, case.site), _("You cannot submit this site's cases."))
+    assert_transition(case.state, CaseState.SUBMITTED)
     images = case.images.all()
     errors: dict[str, list[str]] = {}
     if not images.exists():

@@ -30,6 +30,7 @@ from imagebank.forms import (
 )
 from imagebank.imaging import processing as image_processing
 from imagebank.imaging.prepared import check_upload
+from imagebank.lifecycle import IllegalTransition
 from imagebank.models import Case
 from imagebank.permissions import can_edit_case, require
 from imagebank.services import cases as case_services
@@ -345,6 +346,8 @@ def case_submit(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
+    except IllegalTransition as error:
+        messages.error(request, str(error))
     else:
         messages.success(
             request, _("Case %(number)s was submitted for review.") % {"number": case.pk}

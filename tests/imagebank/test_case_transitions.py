@@ -188,7 +188,7 @@ def test_a_case_cannot_be_submitted_twice(
     processed_case, contributor, django_capture_on_commit_callbacks
 ):
     submit_through_checks(processed_case, contributor, django_capture_on_commit_callbacks)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(IllegalTransition):
         case_services.submit_case(case=processed_case, actor=contributor)
 
 

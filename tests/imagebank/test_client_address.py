@@ -97,3 +97,15 @@ def test_the_old_header_parsing_would_have_been_fooled(settings):
     forged entry (and with an honest header, the proxy's own address)."""
     assert address(settings, 1, "203.0.113.1, 198.51.100.7") != "203.0.113.1"
     assert address(settings, 1, "198.51.100.7") != PROXY
+
+
+def test_allauth_counts_by_the_same_address(rf, settings):
+    from allauth.account.adapter import get_adapter
+
+    settings.TRUSTED_PROXY_COUNT = 2
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.7", REMOTE_ADDR="10.0.0.1")
+    # Shorter than the trusted count: allauth's own reading would refuse with a 500.
+    assert get_adapter(request).get_client_ip(request) == client_ip(request)
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7", REMOTE_ADDR="10.0.0.1")
+    assert get_adapter(request).get_client_ip(request) == "198.51.100.7"
