@@ -37,14 +37,15 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Translators' tool: extract the strings into locale/*/django.po (needs GNU gettext's xgettext and
-# msgmerge), then compile the .mo files with Babel (pure Python). Commit both; `make test` fails
-# while a string lacks its French or Spanish translation (tests/i18n).
+# Translators' tool: extract the strings into locale/*/django.po and compile the .mo files (GNU
+# gettext's xgettext, msgmerge and msgfmt, which checks placeholders). Commit both: running and
+# testing need no gettext, and `make test` fails while a string lacks its French or Spanish
+# translation or a .mo is stale (tests/i18n, pure Python).
 MESSAGES_IGNORE := --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='var/*' \
 	--ignore='docs/*' --ignore='fixtures/*'
 messages: venv
 	$(BIN)/python manage.py makemessages -l fr -l es --no-location $(MESSAGES_IGNORE)
-	$(BIN)/pybabel compile -d locale -D django --statistics
+	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 format: venv
 	$(BIN)/ruff check --fix .
