@@ -18,6 +18,7 @@ A read that cannot be recorded is refused: see ReadAuditMiddleware.
 Apps above the core record reads of their own pages with `register_audited_read`.
 """
 
+import contextlib
 import ipaddress
 import logging
 import time
@@ -251,6 +252,16 @@ def _write(events: list[ReadEvent]) -> None:
             time.sleep(delay)  # the savepoint was rolled back: trying again is safe
 
 
+def _discard(response: HttpResponse) -> None:
+    """Release what the withheld answer holds open (a FileResponse's file) without
+    `response.close()`, which would also send request_finished in the middle of the request and
+    so close the database connection under the rest of it (and under a test's transaction)."""
+    for closer in getattr(response, "_resource_closers", []):
+        with contextlib.suppress(Exception):  # as HttpResponse.close: closing must not fail
+            closer()
+    response.closed = True
+
+
 def _withheld() -> HttpResponse:
     response = HttpResponse(
         _("This could not be recorded in the audit of reads, so it is not shown. Try again later."),
@@ -289,6 +300,6 @@ class ReadAuditMiddleware:
             logger.exception(
                 "read not recorded, answer withheld: %s %s", request.method, request.path
             )
-            response.close()
+            _discard(response)
             return _withheld()
         return response

@@ -627,3 +627,26 @@ def test_a_briefly_locked_database_is_tried_again_before_the_read_is_withheld(mo
     event = ReadEvent(kind=ReadEvent.Kind.CASE, channel=ReadEvent.Channel.PAGE, object_id=1)
     read_audit._write([event])
     assert len(calls) == 3 and ReadEvent.objects.count() == 1
+
+
+def test_a_withheld_answer_ends_the_request_once(bank, monkeypatch):
+    """Withholding must not close the original answer with response.close(): that sends
+    request_finished mid-request, which closes the database connection under the rest of it."""
+    from django.core import signals
+
+    monkeypatch.setattr(ReadEvent, "save", _failing_save)
+    finished = []
+
+    def count(**kwargs):
+        finished.append(1)
+
+    signals.request_finished.connect(count)
+    try:
+        client = signed_in(bank["contributor"])
+        image = bank["images"][0]
+        response = client.get(reverse("imagebank:image-file", args=[image.pk, "original"]))
+    finally:
+        signals.request_finished.disconnect(count)
+    assert response.status_code == 503
+    assert finished == [1]  # the test client's own close, and nothing before it
+    assert bank["case"].site.name  # the connection still answers

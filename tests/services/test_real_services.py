@@ -64,7 +64,7 @@ def redis_worker(tmp_path, settings):
             "-m",
             "celery",
             "-A",
-            "imagebank",
+            "config",
             "worker",
             "--queues",
             "ingest,default",
