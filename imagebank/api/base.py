@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import defaults
 from rest_framework import serializers, status
@@ -70,6 +71,19 @@ class BankPagination(PageNumberPagination):
             if parameter["name"] == self.page_query_param:
                 parameter["schema"] = {**parameter["schema"], "minimum": 1}
         return parameters
+
+
+class RefuseUnknownFields:
+    """Serializer mixin: a body key the serializer does not declare is a 400 naming it, not
+    silently dropped (a misspelt `expires_in_day` must not give a token the default life)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = getattr(self, "initial_data", None)
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise DRFValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().validate(attrs)
 
 
 class BankAPIMixin:

@@ -18,7 +18,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from imagebank.api.base import BankAPIMixin, is_schema_generation
+from imagebank.api.base import BankAPIMixin, RefuseUnknownFields, is_schema_generation
 from imagebank.authentication import session_passed_second_factor
 from imagebank.models import ApiToken
 from imagebank.services import tokens as token_services
@@ -85,7 +85,7 @@ class _ExpiryField(serializers.IntegerField):
         )
 
 
-class CreateTokenSerializer(serializers.Serializer):
+class CreateTokenSerializer(RefuseUnknownFields, serializers.Serializer):
     name = serializers.CharField(
         max_length=token_services.NAME_MAX_LENGTH,
         help_text=gettext_lazy("What the token is for, e.g. the computer that uses it."),
@@ -99,7 +99,7 @@ class CreateTokenSerializer(serializers.Serializer):
             raise serializers.ValidationError(error.message_dict["expires_in_days"]) from None
 
 
-class ObtainTokenRequestSerializer(serializers.Serializer):
+class ObtainTokenRequestSerializer(RefuseUnknownFields, serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}

@@ -276,6 +276,18 @@ def test_the_token_endpoint_validates_name_and_expiry(settings):
     assert abs((token.expires_at - token.created_at) - timedelta(days=7)) < timedelta(seconds=1)
 
 
+def test_a_misspelt_field_is_refused_not_ignored():
+    user = make_user("contributor")
+    answer = ask_token(user.email, expires_in_day=7)
+    assert answer.status_code == 400
+    assert answer.json() == {"expires_in_day": ["Unknown field."]}
+    assert not ApiToken.objects.filter(owner=user).exists()
+    api_client = APIClient()
+    api_client.force_authenticate(user)
+    answer = api_client.post(TOKENS, {"name": "laptop", "colour": "blue"}, format="json")
+    assert answer.status_code == 400 and "colour" in answer.json()
+
+
 def test_the_default_expiry_comes_from_the_setting(settings):
     settings.API_TOKEN_DEFAULT_DAYS = 30
     user = make_user("contributor")
