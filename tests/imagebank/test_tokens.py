@@ -1,107 +1,48 @@
-"""API tokens: who gets one, with which second factor, and when a token stops working.
+"""API tokens: who gets one, with which second factor, and the caller's own tokens on the API.
 
 The authorisation matrix covers every role (contributor, reviewer, curator, access committee,
 researcher, superuser), with and without two-factor authentication set up, with no code, a wrong
-code and a right one. Then the life cycle: revoked, expired, pre-password-change and deactivated
-owners' tokens are refused on the API and on the file views; the key is stored only hashed; issue
-and use are audited.
+code and a right one. The life cycle (revocation, expiry, password changes, audit) is in
+test_token_life_cycle.py.
 """
 
-import hashlib
-import time
 from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
 from axes.exceptions import AxesBackendPermissionDenied
-from django.apps import apps
-from django.contrib.auth import authenticate
-from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
-from django.db import models
-from django.test import Client, RequestFactory
-from django.urls import reverse
-from django.utils import timezone
 from rest_framework.test import APIClient
 
-from imagebank.models import ApiToken, ApiTokenEvent, User
+from imagebank.models import ApiToken
 from imagebank.services import sites as site_services
 from imagebank.services import tokens as token_services
 from tests.factories import (
-    PASSWORD,
     UserFactory,
-    add_core_images,
-    make_case,
-    make_contributor,
-    make_site,
-    make_user_with_role,
+)
+from tests.imagebank.token_support import (
+    CASES,
+    ROLES,
+    SECOND_FACTOR_ROLES,
+    TOKENS,
+    api,
+    ask_token,
+    code_for,
+    files_status,
+    make_user,
+    processed_image_of_a_case,
+    with_totp,
+    works,
+    wrong_code,
 )
 from tests.roles import Role
 
 pytestmark = pytest.mark.django_db
 
-TOKEN_URL = "/api/auth/token/"
-TOKENS = "/api/tokens/"
-CASES = "/api/cases/"
 
-ROLES = ["contributor", "reviewer", "curator", "access_committee", "researcher", "superuser"]
-SECOND_FACTOR_ROLES = {"curator", "access_committee", "superuser"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # allauth remembers used TOTP codes, axes its counts, the token audit its windows: per test.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_user(role: str) -> User:
-    if role == "contributor":
-        return make_contributor()
-    if role == "superuser":
-        return User.objects.create_superuser(f"root{User.objects.count()}@example.org", PASSWORD)
-    return make_user_with_role(getattr(Role, role.upper()))
-
-
-def with_totp(user) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
-
-
-def code_for(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-def wrong_code(secret: str | None) -> str:
-    right = code_for(secret) if secret else "000000"
-    return f"{(int(right) + 1) % 1_000_000:06d}"
-
-
-def ask_token(email: str, password: str = PASSWORD, **extra):
-    return APIClient().post(
-        TOKEN_URL, {"email": email, "password": password, **extra}, format="json"
-    )
-
-
-def api(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
-def works(key: str) -> bool:
-    status = api(key).get(CASES).status_code
-    assert status in (200, 401), status
-    return status == 200
+@pytest.fixture
+def processed_image(django_capture_on_commit_callbacks, local_storage):
+    return processed_image_of_a_case(django_capture_on_commit_callbacks)
 
 
 # --- the authorisation matrix: creation on POST /api/auth/token/ ----------------------------------
@@ -318,242 +259,6 @@ def test_a_user_holds_at_most_the_configured_number_of_active_tokens(settings):
     token = ApiToken.objects.filter(owner=user).first()
     token_services.revoke_token(token=token, actor=user)
     assert ask_token(user.email).status_code == 200
-
-
-# --- life cycle -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def processed_image(django_capture_on_commit_callbacks, local_storage):
-    """An image of a case at a site, readable by the curators and superusers of the matrix."""
-    site = make_site()
-    contributor = make_contributor(site)
-    case = make_case(site, contributor)
-    with django_capture_on_commit_callbacks(execute=True):
-        [image, *_rest] = add_core_images(case, contributor)
-    return image
-
-
-def files_status(key: str, image) -> int:
-    url = reverse("imagebank:image-file", args=[image.pk, "thumbnail"])
-    return Client().get(url, HTTP_AUTHORIZATION=f"Token {key}").status_code
-
-
-@pytest.fixture
-def curator_key():
-    user = make_user("curator")
-    with_totp(user)
-    return user, token_services.issue_token(owner=user, name="cli", second_factor=True).raw_key
-
-
-def test_a_revoked_token_is_refused_on_the_api_and_the_files(curator_key, processed_image):
-    user, key = curator_key
-    assert works(key) and files_status(key, processed_image) == 200
-    token = ApiToken.objects.get(owner=user)
-    token_services.revoke_token(token=token, actor=user)
-    assert not works(key)
-    assert "revoked" in api(key).get(CASES).json()["detail"]
-    assert files_status(key, processed_image) == 401
-    assert token.events.filter(kind=ApiTokenEvent.Kind.REFUSED, detail="revoked").exists()
-
-
-def test_an_expired_token_is_refused_on_the_api_and_the_files(curator_key, processed_image):
-    user, key = curator_key
-    now = timezone.now()
-    ApiToken.objects.filter(owner=user).update(
-        created_at=now - timedelta(days=91), expires_at=now - timedelta(seconds=1)
-    )
-    assert not works(key)
-    assert "expired" in api(key).get(CASES).json()["detail"]
-    assert files_status(key, processed_image) == 401
-
-
-def test_a_password_change_revokes_every_token(curator_key, processed_image):
-    user, key = curator_key
-    other = token_services.issue_token(owner=user, name="second", second_factor=True).raw_key
-    user.set_password("a-new-password-2026")
-    user.save()
-    assert not works(key) and not works(other)
-    assert files_status(key, processed_image) == 401
-    assert set(ApiToken.objects.filter(owner=user).values_list("revoked_reason", flat=True)) == {
-        token_services.REASON_PASSWORD_CHANGED
-    }
-    # A token issued after the change works.
-    new = token_services.issue_token(owner=user, name="after", second_factor=True).raw_key
-    assert works(new)
-
-
-def test_a_token_from_before_a_password_change_that_bypassed_the_signals_is_refused(
-    curator_key, processed_image
-):
-    user, key = curator_key
-    User.objects.filter(pk=user.pk).update(password=make_password("changed-behind-its-back"))
-    assert not works(key)
-    assert "password" in api(key).get(CASES).json()["detail"]
-    assert files_status(key, processed_image) == 401
-
-
-def test_a_password_changed_on_the_account_page_revokes_tokens(client):
-    user = make_user("contributor")
-    key = token_services.issue_token(owner=user, name="cli", second_factor=False).raw_key
-    client.force_login(user)
-    response = client.post(
-        reverse("account_change_password"),
-        {"oldpassword": PASSWORD, "password1": "A-new-pass-2026!", "password2": "A-new-pass-2026!"},
-    )
-    assert response.status_code == 302, response.content[:500]
-    assert not works(key)
-
-
-def test_a_password_reset_revokes_tokens():
-    from allauth.account.internal.flows.password_reset import reset_password
-
-    user = make_user("contributor")
-    key = token_services.issue_token(owner=user, name="cli", second_factor=False).raw_key
-    reset_password(user, "A-reset-pass-2026!")
-    assert not works(key)
-
-
-def test_a_password_set_in_the_admin_revokes_tokens(admin_client):
-    user = make_user("contributor")
-    key = token_services.issue_token(owner=user, name="cli", second_factor=False).raw_key
-    url = reverse("admin:auth_user_password_change", args=[user.pk])
-    response = admin_client.post(
-        url,
-        {"password1": "Admin-set-2026!", "password2": "Admin-set-2026!", "usable_password": "true"},
-    )
-    assert response.status_code == 302, response.content[:800]
-    assert not works(key)
-
-
-def test_a_password_hash_upgrade_is_not_a_password_change(settings):
-    user = make_user("contributor")  # hashed with MD5 (tests/conftest.py)
-    key = token_services.issue_token(owner=user, name="cli", second_factor=False).raw_key
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-    ]
-    assert authenticate(RequestFactory().post("/"), email=user.email, password=PASSWORD) is not None
-    user.refresh_from_db()
-    assert user.password.startswith("pbkdf2_sha1$")  # Django upgraded the hash on sign-in
-    assert works(key)
-    assert not ApiToken.objects.filter(owner=user, revoked_at__isnull=False).exists()
-
-
-def test_deactivating_the_account_revokes_its_tokens(curator_key):
-    user, key = curator_key
-    user.is_active = False
-    user.save()
-    assert not works(key)
-    assert ApiToken.objects.get(owner=user).revoked_reason == token_services.REASON_DEACTIVATED
-    # Back in service, the old token stays dead.
-    user.is_active = True
-    user.save()
-    assert not works(key)
-
-
-def test_an_inactive_owners_token_is_refused_even_without_the_signal(curator_key, processed_image):
-    user, key = curator_key
-    User.objects.filter(pk=user.pk).update(is_active=False)
-    assert not works(key)
-    assert files_status(key, processed_image) == 401
-
-
-def test_removing_the_last_second_factor_revokes_the_tokens_issued_with_it(client):
-    from allauth.mfa.base.internal.flows import delete_and_cleanup
-
-    user = make_user("contributor")
-    with_totp(user)
-    key = token_services.issue_token(owner=user, name="cli", second_factor=True).raw_key
-    plain = token_services.issue_token(owner=user, name="old", second_factor=False).raw_key
-    request = type("R", (), {"user": user})()
-    delete_and_cleanup(request, Authenticator.objects.get(user=user))
-    assert not works(key)
-    assert works(plain)  # a contributor's token never stood on the second factor
-
-
-def test_unknown_and_malformed_keys_are_401():
-    for key in ["0" * 40, "ib_zzzzzzzzzzzz_" + "a" * 43, "ib_0123456789ab_" + "a" * 43]:
-        assert api(key).get(CASES).status_code == 401
-    response = APIClient().get(CASES, HTTP_AUTHORIZATION="Token a b")
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
-
-
-def test_a_forged_secret_with_a_real_prefix_is_refused(curator_key):
-    user, key = curator_key
-    forged = key[: key.rindex("_") + 1] + "x" * 43
-    assert not works(forged)
-    assert works(key)
-
-
-# --- storage and audit ----------------------------------------------------------------------------
-
-
-def test_the_raw_key_is_never_stored():
-    user = make_user("curator")
-    secret = with_totp(user)
-    response = ask_token(user.email, otp=code_for(secret))
-    key = response.json()["token"]
-    secret_part = key.rsplit("_", 1)[-1]
-    token = ApiToken.objects.get(owner=user)
-    assert token.key_hash == hashlib.sha256(key.encode()).hexdigest()
-    for model in apps.get_models():
-        text_fields = [
-            f.name
-            for f in model._meta.get_fields()
-            if isinstance(f, models.CharField | models.TextField) and f.concrete
-        ]
-        for name in text_fields:
-            assert not model.objects.filter(**{f"{name}__contains": secret_part[:20]}).exists(), (
-                model,
-                name,
-            )
-
-
-def test_issue_and_use_are_audited_without_a_row_per_request(settings):
-    settings.API_TOKEN_USE_AUDIT_MINUTES = 15
-    user = make_user("contributor")
-    response = ask_token(user.email, name="cli")
-    key = response.json()["token"]
-    token = ApiToken.objects.get(owner=user)
-    issued = token.events.get(kind=ApiTokenEvent.Kind.ISSUED)
-    assert (issued.actor, issued.address) == (user, "127.0.0.1")
-
-    for _ in range(5):
-        assert works(key)
-    token.refresh_from_db()
-    assert token.last_used_at is not None and token.last_used_from == "127.0.0.1"
-    assert token.events.filter(kind=ApiTokenEvent.Kind.USED).count() == 1
-
-    # From another address: one more row; last_used_* always follow.
-    client = APIClient(REMOTE_ADDR="10.1.2.3")
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert client.get(CASES).status_code == 200
-    token.refresh_from_db()
-    assert token.last_used_from == "10.1.2.3"
-    used = token.events.filter(kind=ApiTokenEvent.Kind.USED)
-    assert sorted(used.values_list("address", flat=True)) == ["10.1.2.3", "127.0.0.1"]
-
-
-def test_with_no_window_every_use_is_a_row(settings):
-    settings.API_TOKEN_USE_AUDIT_MINUTES = 0
-    user = make_user("contributor")
-    key = token_services.issue_token(owner=user, name="cli", second_factor=False).raw_key
-    for _ in range(3):
-        assert works(key)
-    assert ApiTokenEvent.objects.filter(kind=ApiTokenEvent.Kind.USED).count() == 3
-
-
-def test_revocations_are_audited_with_actor_and_reason():
-    user = make_user("contributor")
-    issued = token_services.issue_token(owner=user, name="cli", second_factor=False)
-    token_services.revoke_token(token=issued.token, actor=user)
-    event = issued.token.events.get(kind=ApiTokenEvent.Kind.REVOKED)
-    assert (event.actor, event.detail) == (user, token_services.REASON_OWNER)
-    # Revoking again changes nothing and writes nothing.
-    assert token_services.revoke_token(token=issued.token, actor=user) is False
-    assert issued.token.events.filter(kind=ApiTokenEvent.Kind.REVOKED).count() == 1
 
 
 # --- the caller's tokens on the API ---------------------------------------------------------------
