@@ -10,11 +10,16 @@ from imagebank.models import CODED_FIELDS, Case, CaseEvent, Subject
 from imagebank.services import cases as case_services
 from imagebank.services.cases import DERIVED_FIELDS, update_case
 from tests.factories import (
-    add_core_images,
-    make_case,
     make_contributor,
     make_site,
     make_user_with_role,
+)
+from tests.imagebank.case_support import (
+    create,
+    field_errors,
+    kinds,
+    processed_draft,
+    submit_through_checks,
 )
 from tests.roles import Role
 
@@ -28,32 +33,9 @@ SWEDE_SIX = {
 }
 
 
-def create(site, actor, **values) -> Case:
-    return case_services.create_case(site=site, actor=actor, local_patient_id="REG-1", **values)
-
-
-def field_errors(raised) -> dict[str, list[str]]:
-    return raised.value.message_dict
-
-
-def kinds(case) -> list[str]:
-    return list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
-
-
 @pytest.fixture
 def processed_case(site, contributor):
-    """A draft with what the default requirements ask for: the details and one processed image
-    of each core step."""
-    case = make_case(site=site, actor=contributor)
-    add_core_images(case, contributor)
-    return case
-
-
-def submit_through_checks(case, actor, capture) -> Case:
-    with capture(execute=True):
-        case_services.submit_case(case=case, actor=actor)
-    case.refresh_from_db()
-    return case
+    return processed_draft(site, contributor)
 
 
 # --- create_case: who may --------------------------------------------------------------------

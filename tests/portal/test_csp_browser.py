@@ -8,26 +8,18 @@ Chromium writes to the console.
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 
 from fixtures.synthetic_cervix import sequence
 from imagebank.models import User
-from tests.conftest import require_service
 from tests.factories import PASSWORD, add_core_images, make_case, make_contributor, make_site
+from tests.portal import test_browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+# The suite's browser (Debian's Chromium, skipped without it, failing a page that fetches anything
+# from outside), with the violation recorder added to every page it opens.
+browser_page = test_browser.browser_page
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -65,22 +57,9 @@ class Watched:
 
 
 @pytest.fixture
-def watched(monkeypatch):
-    require_service(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield Watched(page)
-        context.close()
-        browser.close()
+def watched(browser_page):
+    browser_page.context.add_init_script(RECORD_VIOLATIONS)
+    return Watched(browser_page)
 
 
 def sign_in(watched: Watched, base_url: str, email: str, password: str = PASSWORD) -> None:
