@@ -22,6 +22,7 @@ from imagebank.models import ApiToken, Case, Image
 from tests.factories import PASSWORD, make_contributor, make_site, make_user_with_role
 from tests.roles import Role
 from tests.tokens import token_for
+from tests.totp import current_code
 
 FAST = ["--retries", "1", "--backoff", "0", "--quiet"]
 
@@ -124,12 +125,6 @@ def curator_with_totp(transactional_db):
     cache.clear()
 
 
-def _code(secret: str) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
 def _token_works(url: str, token: str) -> bool:
     import requests
 
@@ -142,7 +137,7 @@ def _token_works(url: str, token: str) -> bool:
 def test_login_with_otp_option(live_server, curator_with_totp, monkeypatch, capsys):
     user, secret = curator_with_totp
     monkeypatch.setenv("IMAGEBANK_PASSWORD", PASSWORD)
-    argv = ["login", "--url", live_server.url, "--email", user.email, "--otp", _code(secret)]
+    argv = ["login", "--url", live_server.url, "--email", user.email, "--otp", current_code(secret)]
 
     status = main([*argv, "--token-name", "lab pc", *FAST])
 
@@ -161,7 +156,7 @@ def test_login_asks_for_the_code_when_the_server_needs_one(
 
     def answer(prompt):
         prompts.append(prompt)
-        return _code(secret)
+        return current_code(secret)
 
     monkeypatch.setattr("getpass.getpass", answer)
 

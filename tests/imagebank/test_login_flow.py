@@ -6,37 +6,21 @@ authenticator app, was asked for the password again (allauth did not count the s
 recent) and, once the app was active, landed on the recovery codes page instead of the dashboard.
 """
 
-import time
-
 import pytest
 from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import (
     TOTP,
-    format_hotp_value,
     generate_totp_secret,
-    hotp_value,
 )
-from django.core.cache import cache
 from django.urls import reverse
 
 from tests.factories import PASSWORD, make_user_with_role
 from tests.roles import Role
+from tests.totp import current_code
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # allauth remembers used codes and rate limits in the cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 def curator(**fields):

@@ -1,28 +1,22 @@
 """Two-factor authentication: offered to everyone, required for curators, committee members,
 superusers and staff, on the pages and in the admin (whose password-only login is replaced)."""
 
-import time
 from urllib.parse import urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import (
     TOTP,
-    format_hotp_value,
     generate_totp_secret,
-    hotp_value,
 )
 from django.urls import reverse
 
 from imagebank.models import User
 from tests.factories import PASSWORD, make_contributor, make_user_with_role
 from tests.roles import Role
+from tests.totp import current_code
 
 pytestmark = pytest.mark.django_db
-
-
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 def verified(user):

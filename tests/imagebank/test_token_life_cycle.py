@@ -26,13 +26,12 @@ from tests.imagebank.token_support import (
     CASES,
     api,
     ask_token,
-    code_for,
     files_status,
     make_user,
     processed_image_of_a_case,
-    with_totp,
     works,
 )
+from tests.totp import current_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +198,7 @@ def test_a_forged_secret_with_a_real_prefix_is_refused(curator_key):
 def test_the_raw_key_is_never_stored():
     user = make_user("curator")
     secret = with_totp(user)
-    response = ask_token(user.email, otp=code_for(secret))
+    response = ask_token(user.email, otp=current_code(secret))
     key = response.json()["token"]
     secret_part = key.rsplit("_", 1)[-1]
     token = ApiToken.objects.get(owner=user)

@@ -1,16 +1,7 @@
 """The account's token page: list, create (shown once), revoke; the second factor it asks for."""
 
-import time
-
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
-from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -18,27 +9,11 @@ from imagebank.models import ApiToken, ApiTokenEvent
 from imagebank.services import tokens as token_services
 from tests.factories import PASSWORD, make_contributor, make_user_with_role
 from tests.roles import Role
+from tests.totp import current_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/account/tokens/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def with_totp(user) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
-
-
-def code_for(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 def sign_in_with_code(client, user, secret: str) -> None:
@@ -48,7 +23,7 @@ def sign_in_with_code(client, user, secret: str) -> None:
     )
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
     assert response["Location"] == reverse("mfa_authenticate")
-    response = client.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
+    response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
 
@@ -175,7 +150,7 @@ def test_giving_the_code_again_on_the_page_allows_creating(client):
     client.force_login(user)
     assert create(client).status_code == 403
     response = client.post(
-        reverse("mfa_reauthenticate") + f"?next={PAGE}", {"code": code_for(secret)}
+        reverse("mfa_reauthenticate") + f"?next={PAGE}", {"code": current_code(secret)}
     )
     assert response.status_code == 302 and response["Location"] == PAGE
     assert create(client).status_code == 200

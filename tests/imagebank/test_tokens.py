@@ -27,15 +27,14 @@ from tests.imagebank.token_support import (
     TOKENS,
     api,
     ask_token,
-    code_for,
     files_status,
     make_user,
     processed_image_of_a_case,
-    with_totp,
     works,
     wrong_code,
 )
 from tests.roles import Role
+from tests.totp import current_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +64,7 @@ def test_token_endpoint_matrix(role, has_totp, code):
     if code == "wrong":
         extra["otp"] = wrong_code(secret)
     elif code == "right":
-        extra["otp"] = code_for(secret)
+        extra["otp"] = current_code(secret)
 
     response = ask_token(user.email, **extra)
     body = response.json()
@@ -131,7 +130,7 @@ def test_a_staff_member_needs_the_second_factor_too():
     assert ask_token(staff.email).status_code == 403
     secret = with_totp(staff)
     assert ask_token(staff.email).status_code == 400
-    assert ask_token(staff.email, otp=code_for(secret)).status_code == 200
+    assert ask_token(staff.email, otp=current_code(secret)).status_code == 200
 
 
 def test_a_token_stops_working_when_its_owner_gets_a_second_factor_role():
@@ -148,7 +147,7 @@ def test_a_token_stops_working_when_its_owner_gets_a_second_factor_role():
 def test_a_totp_code_is_good_once():
     user = make_user("curator")
     secret = with_totp(user)
-    code = code_for(secret)
+    code = current_code(secret)
     assert ask_token(user.email, otp=code).status_code == 200
     again = ask_token(user.email, otp=code)
     assert again.status_code == 400 and "otp" in again.json()
@@ -178,7 +177,7 @@ def test_wrong_codes_count_as_failed_sign_ins_until_the_account_locks(settings):
     # The shared sign-in limit (django-axes) counts each wrong code: the account locks, and then
     # even the right code with the right password gets no token.
     assert statuses[-1] in (403, 429)
-    locked = ask_token(user.email, otp=code_for(secret))
+    locked = ask_token(user.email, otp=current_code(secret))
     assert locked.status_code in (403, 429)
     assert locked["Content-Type"].startswith("application/json")
     assert not ApiToken.objects.filter(owner=user).exists()

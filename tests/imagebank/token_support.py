@@ -1,13 +1,5 @@
 """What the token tests share: users of each role, TOTP codes, asking for a token, using one."""
 
-import time
-
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -22,6 +14,7 @@ from tests.factories import (
     make_user_with_role,
 )
 from tests.roles import Role
+from tests.totp import current_code
 
 TOKEN_URL = "/api/auth/token/"
 TOKENS = "/api/tokens/"
@@ -39,18 +32,8 @@ def make_user(role: str) -> User:
     return make_user_with_role(getattr(Role, role.upper()))
 
 
-def with_totp(user) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
-
-
-def code_for(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
 def wrong_code(secret: str | None) -> str:
-    right = code_for(secret) if secret else "000000"
+    right = current_code(secret) if secret else "000000"
     return f"{(int(right) + 1) % 1_000_000:06d}"
 
 

@@ -7,15 +7,15 @@ Chromium writes to the console.
 """
 
 import re
-import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from fixtures.synthetic_cervix import sequence
 from imagebank.models import User
 from tests.factories import PASSWORD, add_core_images, make_case, make_contributor, make_site
 from tests.portal import test_browser
+from tests.totp import current_code
 
 # The suite's browser (Debian's Chromium, skipped without it, failing a page that fetches anything
 # from outside), with the violation recorder added to every page it opens.
@@ -123,10 +123,6 @@ def test_pages_and_api_docs_run_under_the_policy(live_server, watched, tmp_path)
     page.wait_for_function("() => window.__cspViolations.length > 0")
     assert page.evaluate("() => window.__ran") is None
     assert any("script-src" in violation for violation in watched.violations())
-
-
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 @pytest.mark.browser
