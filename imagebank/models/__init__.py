@@ -10,6 +10,7 @@ from .sites import (
     SiteUserObjectPermission,
     Subject,
 )
+from .task_failures import TaskFailure
 from .tokens import ApiToken, ApiTokenEvent  # noqa: F401  (API tokens, issue 8)
 from .users import User
 
@@ -27,5 +28,6 @@ __all__ = [
     "SiteRole",
     "SiteUserObjectPermission",
     "Subject",
+    "TaskFailure",
     "User",
 ]

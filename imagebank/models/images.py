@@ -79,6 +79,10 @@ class Image(models.Model):
         max_length=10, choices=ProcessingStatus.choices, default=ProcessingStatus.PENDING
     )
     processing_error = models.CharField(max_length=500, blank=True)
+    # The durable intent (docs/deployment.md, "The reconciler"): while the image is pending, when
+    # its task was last sent (None: to be sent, e.g. the broker was down) and how many times.
+    processing_queued_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     preview = models.FileField(max_length=200, blank=True)

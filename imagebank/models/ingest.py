@@ -24,6 +24,13 @@ class IngestRun(models.Model):
     # imports it; the key is cleared when the run ends and the file deleted.
     upload_key = models.CharField(max_length=300, blank=True)
     failure = models.TextField(_("why the import failed"), blank=True)
+    # The durable intent and the worker's lease (docs/deployment.md, "The reconciler"): a queued
+    # run's task was last sent at `heartbeat_at` (None: to be sent); a running one's worker last
+    # gave a sign of life then. `claimed_by` is the Celery task id that runs it, `attempts` the
+    # number of times a worker took it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(max_length=255, blank=True)
     report = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
