@@ -57,6 +57,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # An outage raised by a view (DRF's too) answers 503 + Retry-After, JSON under /api/; outside
+    # a view config.urls.handler500 does the same (docs/deployment.md, "When a service is out").
+    "imagebank.outage_responses.OutageResponseMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -73,6 +76,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "imagebank.middleware.RequireMFAForPrivilegedRolesMiddleware",
 ]
+# How long an answer to an outage (503) tells clients to wait before trying again: Retry-After.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=30)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -214,7 +219,14 @@ MEDIA_URL = "/private-media-is-never-served/"
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 USE_S3 = bool(AWS_STORAGE_BUCKET_NAME)
 SIGNED_URL_SECONDS = env.int("SIGNED_URL_SECONDS", default=60)
+# An S3 server that is down or frozen fails a call within about this many seconds to connect
+# (and STORAGE_READ_TIMEOUT_SECONDS to answer), with one retry, instead of botocore's default of a
+# minute per try and five tries: a web request answers 503 and a task retries later.
+STORAGE_CONNECT_TIMEOUT_SECONDS = env.float("STORAGE_CONNECT_TIMEOUT_SECONDS", default=3.0)
+STORAGE_READ_TIMEOUT_SECONDS = env.float("STORAGE_READ_TIMEOUT_SECONDS", default=30.0)
 if USE_S3:
+    from botocore.config import Config as _BotoConfig
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -223,8 +235,13 @@ if USE_S3:
             "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
             "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
-            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
-            "signature_version": "s3v4",
+            "client_config": _BotoConfig(
+                s3={"addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path")},
+                signature_version="s3v4",
+                connect_timeout=STORAGE_CONNECT_TIMEOUT_SECONDS,
+                read_timeout=STORAGE_READ_TIMEOUT_SECONDS,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": SIGNED_URL_SECONDS,
@@ -262,13 +279,28 @@ PREVIEW_MAX_SIDE = 1024
 THUMBNAIL_MAX_SIDE = 256
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport (a real worker
-# process with no broker server, for the demo).
+# process with no broker server, for the demo). docs/deployment.md, "Workers, time limits and
+# timeouts", explains each value below.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# No web request waits on a frozen or unreachable Redis for more than about this many seconds
+# (twice, with the one reconnection a publish may try): the broker's and the cache's socket
+# timeouts. A task that cannot be sent is left to the reconciler (imagebank.durable.send_task).
+BROKER_TIMEOUT_SECONDS = env.float("BROKER_TIMEOUT_SECONDS", default=2.0)
+# Longer than the longest hard time limit of any task (tests/test_worker_settings.py checks it):
+# Redis hands an unacknowledged message to another worker only after this, so a shorter value
+# would run a long task twice at once.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=7200)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+        "socket_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_keepalive": True,
+        "health_check_interval": 25,
+    }
 else:
     _broker_dir = DATA_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -281,9 +313,26 @@ else:
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+# Publishing from a web request: one reconnection at once, then give up (the reconciler sends it).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# A worker whose broker went away keeps trying to reconnect, for ever, instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the broker connection drops finishes its work (every task is idempotent, so
+# the redelivered message then finds nothing to do) rather than being cancelled midway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+# Acknowledge a message once its task has finished, and give it back when its worker dies mid-task
+# (imagebank.durable.DurableTask sets both on every task; these are the app-wide defaults).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Each app declares its own queues and task routes in <app>/queues.py; they are composed here, and
@@ -298,9 +347,41 @@ CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUE_NAM
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
+# The reconciler (imagebank.reconcile; docs/deployment.md, "The reconciler"): Celery beat runs it
+# every RECONCILE_EVERY_SECONDS; `manage.py reconcile` runs the same pass by hand.
+RECONCILE_EVERY_SECONDS = env.int("RECONCILE_EVERY_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "imagebank.tasks.reconcile",
+        "schedule": RECONCILE_EVERY_SECONDS,
+        # A pass that waited longer than the interval is replaced by the next one.
+        "options": {"expires": RECONCILE_EVERY_SECONDS},
+    }
+}
+# An image whose processing message has not produced a result after this is sent again (the
+# wait doubles with each start of its task); after IMAGE_MAX_ATTEMPTS starts it is failed.
+IMAGE_REQUEUE_AFTER_SECONDS = env.int("IMAGE_REQUEUE_AFTER_SECONDS", default=900)
+IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=5)
+# A queued import not taken after this is sent again; a running one whose worker gave no sign of
+# life for INGEST_LEASE_SECONDS is resumed (or failed after INGEST_MAX_ATTEMPTS).
+INGEST_REQUEUE_AFTER_SECONDS = env.int("INGEST_REQUEUE_AFTER_SECONDS", default=900)
+INGEST_LEASE_SECONDS = env.int("INGEST_LEASE_SECONDS", default=600)
+INGEST_HEARTBEAT_SECONDS = env.int("INGEST_HEARTBEAT_SECONDS", default=30)
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
+# A submitted case whose checks have not started or finished after this is sent to them again.
+CHECKS_REQUEUE_AFTER_SECONDS = env.int("CHECKS_REQUEUE_AFTER_SECONDS", default=1800)
+
+# The cache shares Redis with the broker: the same timeouts, so a frozen Redis fails fast.
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": BROKER_TIMEOUT_SECONDS,
+                "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -457,3 +538,12 @@ ACCOUNT_RATE_LIMITS = {"login_failed": f"{2 * LOGIN_FAILURE_LIMIT}/{LOGIN_COOLOF
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # --- end of sign-in limits ---
+
+
+# --- Health checks (imagebank.views.health; docs/deployment.md, "Health checks and the
+# operations page") ----------------------------------------------------------------------------
+# /health/ and /ready/ answer probes over plain HTTP inside the stack (compose, a load balancer
+# talking to the container): the SSL redirect lets them through. Patterns match the path
+# without its leading slash.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$"]
+# --- end of health checks ---

@@ -11,7 +11,11 @@ class ImagebankConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_init, post_save
 
+        from imagebank import reconcilers
         from imagebank.services import tokens
+
+        # The core's kinds of background work, watched by the reconciler (imagebank.reconcile).
+        reconcilers.register()
 
         # API tokens die with the password they were issued under and with the account
         # (imagebank.services.tokens); dispatch_uid keeps them connected once.

@@ -11,11 +11,19 @@ import kombu.exceptions
 import redis.exceptions
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
+from django.utils.translation import gettext_lazy as _
 
 DATABASE = "database"
 BROKER = "broker"
 CACHE = "cache"
 STORAGE = "storage"
+
+_LABELS = {
+    DATABASE: _("database"),
+    BROKER: _("message broker"),
+    CACHE: _("cache"),
+    STORAGE: _("file storage"),
+}
 
 # S3 answers these when it is overloaded or restarting: worth another try, like a refusal.
 _STORAGE_BUSY_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
@@ -66,3 +74,8 @@ def service_out(error: BaseException) -> str | None:
 def is_transient(error: BaseException) -> bool:
     """True when the error is a service outage worth retrying later."""
     return service_out(error) is not None
+
+
+def service_label(service: str | None) -> str:
+    """The service's name as people read it ("file storage"), in the active language."""
+    return str(_LABELS.get(service or "", _("service")))

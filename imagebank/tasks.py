@@ -1,6 +1,8 @@
 """Background work of the core: thin Celery wrappers that lock, check state, and are idempotent.
 
-Every task here runs on the `ingest` queue, declared with its route in imagebank.queues. A task
+Every task here runs on the `ingest` queue (but the reconciler's, on `default`), declared with
+their routes in imagebank.queues. Each is an imagebank.durable.DurableTask (the Celery app's task
+class): acknowledged late, given back when its worker dies, outages retried with backoff. A task
 imports the service it calls inside its function, so that services (which queue tasks on commit)
 and tasks never import each other at module level.
 """
@@ -9,10 +11,13 @@ import hashlib
 import logging
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
-from imagebank import hooks, storage
+from imagebank import hooks, outages, storage
 from imagebank.imaging import processing as image_processing
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus
@@ -23,36 +28,81 @@ logger = logging.getLogger(__name__)
 def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str]:
     """The derivatives of a stored image, or None and the reason it cannot be processed.
 
-    Failures are recorded on the image rather than raised: with acks_late, a raised error would
-    redeliver the message for ever and leave the image pending.
+    Failures of the file are recorded on the image rather than raised: with acks_late, a raised
+    error would redeliver the message for ever and leave the image pending. An outage of storage
+    is raised, for DurableTask to retry.
     """
     try:
         data = storage.read_bytes(image.file.name)
     except OSError as error:
+        if outages.is_transient(error):
+            raise
         return None, _("The stored file cannot be read (%(error)s).") % {"error": error}
     if hashlib.sha256(data).hexdigest() != image.sha256:
         return None, _("The stored file does not match its SHA-256; it may be damaged.")
     try:
         return image_processing.derive(data, image.file.name), ""
     except (image_processing.InvalidImage, OSError) as error:
+        if outages.is_transient(error):
+            raise
         return None, str(error)[:500]
 
 
-# A database that is briefly busy or unreachable is worth another try; anything else is recorded.
-@shared_task(
-    acks_late=True,
-    time_limit=300,
-    soft_time_limit=240,
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    max_retries=6,
-)
-def process_image(image_id: int) -> str:
+def _count_start(image_id: int, *, retries: int) -> bool:
+    """Count a new delivery of the image's task; False once it has started too often.
+
+    A message is given back when its worker dies (reject_on_worker_lost), so an image that kills
+    the worker every time (out of memory, say) would come back for ever: after IMAGE_MAX_ATTEMPTS
+    starts it is failed instead. A retry after an outage is the same delivery and is not counted.
+    """
+    if retries:
+        return True
+    with transaction.atomic():
+        image = (
+            Image.objects.select_for_update()
+            .filter(pk=image_id)
+            .exclude(processing_status=ProcessingStatus.DONE)
+            .only("processing_attempts")
+            .first()
+        )
+        if image is None:
+            return True  # done meanwhile: the caller finds out
+        if image.processing_attempts >= settings.IMAGE_MAX_ATTEMPTS:
+            _fail_image(
+                image_id,
+                _(
+                    "Processing was started %(count)s times without finishing (the worker "
+                    "stopped each time); the file may be too large or damaged. Remove it and "
+                    "send it again, or ask an administrator."
+                )
+                % {"count": image.processing_attempts},
+            )
+            return False
+        Image.objects.filter(pk=image_id).update(processing_attempts=F("processing_attempts") + 1)
+    return True
+
+
+def _fail_image(image_id: int, reason: str) -> None:
+    Image.objects.filter(pk=image_id).exclude(processing_status=ProcessingStatus.DONE).update(
+        processing_status=ProcessingStatus.FAILED, processing_error=reason[:500]
+    )
+    logger.warning("image %s failed processing: %s", image_id, reason)
+
+
+@shared_task(bind=True, time_limit=300, soft_time_limit=240)
+def process_image(self, image_id: int) -> str:
     """Derive an image's previews and dimensions, and confirm its hash. Safe to run twice."""
     image = Image.objects.filter(pk=image_id).only("processing_status", "file", "sha256").first()
     if image is None or image.processing_status == ProcessingStatus.DONE:
         return "skipped"
-    derived, failure = _derive(image)
+    if not _count_start(image_id, retries=self.request.retries):
+        return ProcessingStatus.FAILED
+    try:
+        derived, failure = _derive(image)
+    except SoftTimeLimitExceeded:
+        # It would take as long the next time: a reason the contributor can act on.
+        _fail_image(image_id, _("Processing took too long; the file may be too large."))
+        return ProcessingStatus.FAILED
     if derived is not None:
         preview = storage.store_bytes(derived.preview_jpeg, "jpg", prefix="previews")
         thumbnail = storage.store_bytes(derived.thumbnail_jpeg, "jpg", prefix="thumbnails")
@@ -82,9 +132,13 @@ def process_image(image_id: int) -> str:
     return image.processing_status
 
 
-@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+@shared_task(time_limit=900, soft_time_limit=840)
 def run_quality_checks(case_id: int) -> str:
-    """Run the registered automated checks on a submitted case, then hand it to review."""
+    """Run the registered automated checks on a submitted case, then hand it to review.
+
+    Idempotent: a case already past its checks is skipped, and the checks themselves keep one
+    result per image, check and version, so running them twice stores nothing twice.
+    """
     from imagebank.services.cases import transition_case  # tasks import services, never back
 
     case = Case.objects.filter(pk=case_id).first()
@@ -100,12 +154,28 @@ def run_quality_checks(case_id: int) -> str:
         transition_case(case=case, to_state=CaseState.IN_REVIEW)
     except IllegalTransition:
         return "skipped"  # another delivery of this message moved the case meanwhile
+    Case.objects.filter(pk=case_id).update(checks_queued_at=None)
     return "in_review"
 
 
-@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3540)
-def run_queued_ingest(run_id: int) -> str:
-    """Import a file sent from the import page. Idempotent: only a queued run is taken."""
+# The hard limit bounds one attempt; an import cut by the soft limit is resumed by the next one
+# (imagebank.ingest.runs), so no import is limited to one attempt's length.
+INGEST_SOFT_TIME_LIMIT = 1740
+INGEST_TIME_LIMIT = 1800
+
+
+@shared_task(bind=True, time_limit=INGEST_TIME_LIMIT, soft_time_limit=INGEST_SOFT_TIME_LIMIT)
+def run_queued_ingest(self, run_id: int) -> str:
+    """Import a file sent from the import page. Idempotent: a run is taken by one worker at a
+    time, and a run whose worker died is resumed from where it stopped."""
     from imagebank.ingest.runs import execute_queued_ingest
 
-    return execute_queued_ingest(run_id)
+    return execute_queued_ingest(run_id, task_id=self.request.id or "")
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def reconcile() -> dict:
+    """Celery beat's pass of the reconciler (imagebank.reconcile): send again what was lost."""
+    from imagebank.reconcile import reconcile_all
+
+    return reconcile_all()

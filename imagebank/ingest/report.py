@@ -77,6 +77,19 @@ class IngestReport:
     cases: list[CaseResult] = field(default_factory=list)
     # Names as received -> their stand-ins, for the names the policy withholds.
     withheld_names: dict[str, str] = field(default_factory=dict, repr=False)
+    # Called with the report before each case is written: a queued run's heartbeat, which also
+    # keeps the report so far with the run (imagebank.ingest.runs).
+    on_progress: Callable[[IngestReport], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def progressed(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    def wrote_cases(self) -> bool:
+        """Whether any case was created or given new images so far."""
+        return any(c.outcome in (Outcome.CREATED, Outcome.UPDATED) for c in self.cases)
 
     def add(self, level: Level, message: str, **where) -> Problem:
         problem = Problem(level=level, message=str(message), **where)

@@ -1,20 +1,25 @@
 import logging
 import os
 import tempfile
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imagebank import filenames
+from imagebank import filenames, outages
+from imagebank.durable import send_task_on_commit
+from imagebank.ingest.report import IngestReport
 from imagebank.ingest.sources import ingest_paths
 from imagebank.models import IngestRun, Site
 from imagebank.permissions import can_contribute_to, require
@@ -41,26 +46,109 @@ def importer_for(site: Site):
     return user
 
 
-def _finish(run: IngestRun, *, paths: list[Path]) -> IngestRun:
-    """Import the paths for a run that is RUNNING and keep the report with it."""
+class LeaseLost(Exception):
+    """Another worker (or the reconciler) took the run over: this one must stop writing."""
+
+
+class _Heartbeat:
+    """The report's progress callback: every INGEST_HEARTBEAT_SECONDS, tell the database the
+    worker is alive and keep the report so far with the run (what a failed run shows)."""
+
+    def __init__(self, run: IngestRun):
+        self.run_id = run.pk
+        self.claimed_by = run.claimed_by
+        self.last = time.monotonic()
+
+    def __call__(self, report: IngestReport) -> None:
+        if time.monotonic() - self.last < settings.INGEST_HEARTBEAT_SECONDS:
+            return
+        self.last = time.monotonic()
+        alive = IngestRun.objects.filter(
+            pk=self.run_id, status=IngestRun.Status.RUNNING, claimed_by=self.claimed_by
+        ).update(heartbeat_at=timezone.now(), report=report.to_dict())
+        if not alive:
+            raise LeaseLost(self.run_id)
+
+
+def _write_fresh(run_id: int, **fields) -> int:
+    """Update the run on a working connection, whatever became of the one the import used (a
+    dropped connection is closed and opened again); a few tries over a few seconds, then the
+    outage is raised for the task to retry."""
+    for attempt in range(4):
+        try:
+            close_old_connections()  # closes a connection that saw an error and is unusable
+            return IngestRun.objects.filter(pk=run_id).update(**fields)
+        except (DatabaseError, InterfaceError):
+            if attempt == 3:
+                raise
+            connection.close()
+            time.sleep(0.5 * 2**attempt)
+    return 0
+
+
+def _finish(run: IngestRun, *, paths: list[Path], resumable: bool = False) -> IngestRun:
+    """Import the paths for a run that is RUNNING and keep the report with it.
+
+    A `resumable` run (a queued one, which a worker imports) leaves outages and the end of its
+    task's time to its caller, still running, to be resumed; any other error, or any error at all
+    for a run that is not resumable, fails the run, keeping the report of the cases written so far.
+    """
+    report = IngestReport(source=run.source_name, on_progress=_Heartbeat(run))
     try:
-        report = ingest_paths([Path(p) for p in paths], site=run.site, actor=run.started_by)
-    except Exception:
-        run.status = IngestRun.Status.FAILED
-        # The detail goes to the log, not to the page: it may name server paths.
-        run.failure = _(
-            "The import stopped on an unexpected error, reported to the administrators. Cases "
-            "imported before it are in the bank; sending the same file again skips them."
-        )
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "failure", "finished_at"])
+        ingest_paths([Path(p) for p in paths], site=run.site, actor=run.started_by, report=report)
+    except LeaseLost:
         raise
+    except Exception as error:
+        if resumable and (isinstance(error, SoftTimeLimitExceeded) or outages.is_transient(error)):
+            _keep_partial_report(run.pk, report)
+            raise
+        logger.exception("import run %s failed", run.pk)
+        service = outages.service_out(error)
+        # The detail goes to the log, not to the page: it may name server paths.
+        reason = (
+            _(
+                "The import stopped because the %(service)s could not be reached. Cases imported "
+                "before it are in the bank; sending the same file again skips them."
+            )
+            % {"service": outages.service_label(service)}
+            if service
+            else _(
+                "The import stopped on an unexpected error, reported to the administrators. Cases "
+                "imported before it are in the bank; sending the same file again skips them."
+            )
+        )
+        _fail(run.pk, reason, report=report)
+        raise
+    report.on_progress = None
     report.source = run.source_name
     run.report = report.to_dict()
     run.status = IngestRun.Status.DONE
     run.finished_at = timezone.now()
-    run.save(update_fields=["report", "status", "finished_at"])
+    _write_fresh(
+        run.pk,
+        report=run.report,
+        status=run.status,
+        finished_at=run.finished_at,
+        heartbeat_at=run.finished_at,
+    )
     return run
+
+
+def _keep_partial_report(run_id: int, report: IngestReport) -> None:
+    """What the resumed run or its failure will show; skipped when the database is the outage."""
+    report.on_progress = None
+    try:
+        IngestRun.objects.filter(pk=run_id).update(report=report.to_dict())
+    except (DatabaseError, InterfaceError) as error:
+        logger.warning("could not keep the report so far of import run %s: %s", run_id, error)
+
+
+def _fail(run_id: int, reason: str, *, report: IngestReport | None = None) -> None:
+    fields = {"status": IngestRun.Status.FAILED, "failure": reason, "finished_at": timezone.now()}
+    if report is not None:
+        report.on_progress = None
+        fields["report"] = report.to_dict()
+    _write_fresh(run_id, **fields)
 
 
 def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -> IngestRun:
@@ -76,6 +164,7 @@ def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -
         site=site,
         started_by=actor,
         source_name=(filenames.stored_name(source_name) if source_name else shown)[:500],
+        heartbeat_at=timezone.now(),
     )
     return _finish(run, paths=paths)
 
@@ -83,7 +172,9 @@ def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -
 def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> IngestRun:
     """Keep an uploaded file privately and import it in a worker (the import page's path).
 
-    The page answers at once with the run, whose page follows the import to its report.
+    The page answers at once with the run, whose page follows the import to its report. When the
+    broker is out the run is still created (the reconciler sends it once the broker is back); when
+    storage or the database is out nothing is kept and the outage is raised (a 503).
     """
     require(can_contribute_to(actor, site), _("You do not contribute to this site."))
     name = os.path.basename(filename or "upload")[:200] or "upload"
@@ -105,27 +196,103 @@ def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> Ing
                 source_name=filenames.stored_name(name),
                 status=IngestRun.Status.QUEUED,
                 upload_key=key,
+                heartbeat_at=timezone.now(),
             )
-            transaction.on_commit(lambda: run_queued_ingest.delay(run.pk))
+            send_task_on_commit(run_queued_ingest, run.pk, on_unsent=lambda: _mark_unsent(run.pk))
     except Exception:
-        default_storage.delete(key)
+        _delete_upload(key)
         raise
     return run
 
 
-def _claim(run_id: int) -> IngestRun | None:
+def _mark_unsent(run_id: int) -> None:
+    """The run's message could not be sent: the reconciler's next pass sends it."""
+    IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.QUEUED).update(heartbeat_at=None)
+
+
+def _delete_upload(key: str) -> None:
+    try:
+        default_storage.delete(key)
+    except Exception as error:  # storage is out: the upload folder is swept by an operator
+        logger.warning("could not delete the upload %s: %s", key, error)
+
+
+def lease_expired(run: IngestRun, now=None) -> bool:
+    """A running run whose worker gave no sign of life for INGEST_LEASE_SECONDS."""
+    now = now or timezone.now()
+    return run.heartbeat_at is None or run.heartbeat_at < now - timedelta(
+        seconds=settings.INGEST_LEASE_SECONDS
+    )
+
+
+def _claim(run_id: int, *, task_id: str, first_delivery: bool) -> IngestRun | None:
+    """Take the run for this task: a queued run, or a running one whose worker died (the same
+    message given back after its worker was killed, a retry after an outage, or an expired
+    lease). None when there is nothing to do. A new delivery counts as an attempt; a run that
+    has used up INGEST_MAX_ATTEMPTS is failed instead (a file that kills its worker every time
+    must not come back for ever)."""
     with transaction.atomic():
         run = IngestRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != IngestRun.Status.QUEUED:
-            return None  # gone, or another delivery of the message took it
+        if run is None:
+            return None
+        mine = bool(task_id) and run.claimed_by == task_id
+        if run.status == IngestRun.Status.RUNNING and not (mine or lease_expired(run)):
+            return None  # another worker is importing it
+        if run.status not in (IngestRun.Status.QUEUED, IngestRun.Status.RUNNING):
+            return None  # done or failed: a late duplicate of the message
+        if not run.upload_key:
+            return None  # a command-line run: nothing a worker can resume
+        if first_delivery and run.attempts >= settings.INGEST_MAX_ATTEMPTS:
+            give_up(
+                run,
+                _("The worker importing this file stopped %(count)s times.")
+                % {"count": run.attempts},
+            )
+            return None
         run.status = IngestRun.Status.RUNNING
-        run.save(update_fields=["status"])
+        run.claimed_by = task_id
+        run.heartbeat_at = timezone.now()
+        if first_delivery:
+            run.attempts += 1
+        run.save(update_fields=["status", "claimed_by", "heartbeat_at", "attempts"])
     return run
 
 
-def execute_queued_ingest(run_id: int) -> str:
-    """Import the file a queued run holds; safe to call twice (the second call does nothing)."""
-    run = _claim(run_id)
+def give_up(run: IngestRun, reason: str) -> None:
+    """Fail a run whose worker is gone, keeping the report of its last heartbeat, and delete its
+    upload. The reason is followed by what the contributor can do."""
+    report = run.report or {}
+    done = len(report.get("cases", []))
+    IngestRun.objects.filter(pk=run.pk).update(
+        status=IngestRun.Status.FAILED,
+        failure=" ".join(
+            [
+                reason,
+                _(
+                    "%(count)s cases had been read when it stopped; those imported are in the "
+                    "bank, and sending the same file again skips them."
+                )
+                % {"count": done},
+            ]
+        ),
+        finished_at=timezone.now(),
+        upload_key="",
+        claimed_by="",
+    )
+    if run.upload_key:
+        transaction.on_commit(lambda: _delete_upload(run.upload_key))
+    logger.warning("import run %s failed: %s", run.pk, reason)
+
+
+def execute_queued_ingest(run_id: int, *, task_id: str = "", first_delivery: bool = True) -> str:
+    """Import the file a queued run holds; safe to call twice (the second call does nothing).
+
+    A run whose worker died is resumed: the import starts again from the upload, and the cases
+    already written are recognised and skipped, as when the same file is sent again. Outages are
+    raised with the run still held, for the task to retry (its retry takes the run back); when
+    the task's time runs out the run is queued again, to continue in a fresh task.
+    """
+    run = _claim(run_id, task_id=task_id, first_delivery=first_delivery)
     if run is None:
         return "skipped"
     key = run.upload_key
@@ -135,17 +302,38 @@ def execute_queued_ingest(run_id: int) -> str:
             with default_storage.open(key, "rb") as source, path.open("wb") as sink:
                 while chunk := source.read(1024 * 1024):
                     sink.write(chunk)
-            _finish(run, paths=[path])
-    except Exception:
-        logger.exception("import run %s failed", run_id)
-        # _finish marked the run failed when the import itself raised; reading the upload can
-        # fail before it, so make sure of it here.
-        IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.RUNNING).update(
-            status=IngestRun.Status.FAILED,
-            failure=_("The uploaded file could not be read back from storage."),
-            finished_at=timezone.now(),
-        )
-    finally:
-        default_storage.delete(key)
-        IngestRun.objects.filter(pk=run_id).update(upload_key="")
+            _finish(run, paths=[path], resumable=True)
+    except LeaseLost:
+        logger.warning("import run %s was taken over by another worker; this one stops", run_id)
+        return "skipped"
+    except SoftTimeLimitExceeded:
+        _requeue_after_time_limit(run)
+        return IngestRun.Status.QUEUED
+    except Exception as error:
+        if outages.is_transient(error):
+            raise  # still RUNNING and claimed by this task: its retry resumes it
+        if IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.RUNNING).exists():
+            # Reading the upload failed before the import began.
+            logger.exception("import run %s failed", run_id)
+            _fail(run_id, _("The uploaded file could not be read back from storage."))
+    _delete_upload(key)
+    _write_fresh(run_id, upload_key="", claimed_by="")
     return IngestRun.objects.values_list("status", flat=True).get(pk=run_id)
+
+
+def _requeue_after_time_limit(run: IngestRun) -> None:
+    """The task's time ran out: queue the run again to continue in a fresh task. A slice that
+    wrote cases does not use up an attempt, so a long import always finishes; one that wrote
+    nothing does, so a run that makes no progress ends failed."""
+    current = IngestRun.objects.get(pk=run.pk)
+    progressed = any(
+        c.get("outcome") in ("created", "updated") for c in (current.report or {}).get("cases", [])
+    )
+    IngestRun.objects.filter(pk=run.pk).update(
+        status=IngestRun.Status.QUEUED,
+        claimed_by="",
+        heartbeat_at=timezone.now(),
+        attempts=run.attempts - 1 if progressed else run.attempts,
+    )
+    send_task_on_commit(run_queued_ingest, run.pk, on_unsent=lambda: _mark_unsent(run.pk))
+    logger.info("import run %s reached its time limit and is queued to continue", run.pk)

@@ -88,8 +88,12 @@ def _ingest_readable(path: Path, name: str, site: Site, actor, report: IngestRep
         write_case(site=site, actor=actor, item=item, report=report)
 
 
-def ingest_paths(paths: list[Path], *, site: Site, actor) -> IngestReport:
-    report = IngestReport(source=", ".join(str(p) for p in paths))
+def ingest_paths(
+    paths: list[Path], *, site: Site, actor, report: IngestReport | None = None
+) -> IngestReport:
+    """Import each path into the site; `report` (a fresh one by default) collects what happened."""
+    if report is None:
+        report = IngestReport(source=", ".join(str(p) for p in paths))
     for path in paths:
         first_problem, first_case = len(report.problems), len(report.cases)
         ingest_path(Path(path), site=site, actor=actor, report=report)

@@ -86,6 +86,7 @@ def _with_file_attributes(
 
 @timing.phase("writer")
 def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> CaseResult:
+    report.progressed()  # a sign of life between cases (a queued run's heartbeat)
     result = CaseResult(reference=item.reference, outcome=Outcome.REJECTED)
     report.cases.append(result)
     # Every name the report may quote for this case ("Same content as …"), with the ID it must

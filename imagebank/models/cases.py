@@ -93,6 +93,9 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # While the case is submitted or in its checks: when the checks' task was last sent (None: to
+    # be sent). The reconciler sends it again when it is overdue (docs/deployment.md).
+    checks_queued_at = models.DateTimeField(null=True, blank=True)
     source_reference = models.CharField(
         _("case reference at the source"),
         max_length=100,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from imagebank import hooks, submission
 from imagebank import vocabularies as vocab
+from imagebank.durable import send_task_on_commit
 from imagebank.lifecycle import STATES_NEEDING_REASON, CaseState, assert_transition
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, ProcessingStatus, Site, Subject
 from imagebank.models.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS, DERIVED_FIELDS
@@ -301,8 +302,15 @@ def submit_case(*, case: Case, actor) -> Case:
     if errors:
         raise ValidationError(errors)
     case = transition_case(case=case, to_state=CaseState.SUBMITTED, actor=actor)
-    transaction.on_commit(lambda: run_quality_checks.delay(case.pk))
+    # The submitted state is the intent; the message only hurries it (imagebank.durable).
+    Case.objects.filter(pk=case.pk).update(checks_queued_at=timezone.now())
+    send_task_on_commit(run_quality_checks, case.pk, on_unsent=lambda: checks_unsent(case.pk))
     return case
+
+
+def checks_unsent(case_id: int) -> None:
+    """The case's checks message could not be sent: the reconciler's next pass sends it."""
+    Case.objects.filter(pk=case_id).update(checks_queued_at=None)
 
 
 def record_image_event(case: Case, actor, kind: str, changes: dict) -> None:

@@ -6,10 +6,12 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imagebank import filenames, storage, timing
 from imagebank import vocabularies as vocab
+from imagebank.durable import send_task_on_commit
 from imagebank.imaging import processing as image_processing
 from imagebank.imaging.prepared import PreparedImage, prepare_upload
 from imagebank.models import Case, CaseEvent, Image, ProcessingStatus
@@ -249,6 +251,7 @@ def _add_image_row(
         original_sha256=prepared.received_sha256,
         burned_in_annotation=prepared.burned_in_annotation,
         uploaded_by=actor,
+        processing_queued_at=None if derived else timezone.now(),
         # Previews made with the check bring the dimensions as shown (EXIF orientation).
         **{"width": prepared.width, "height": prepared.height, **derived},
     )
@@ -259,8 +262,17 @@ def _add_image_row(
         {"image": image.pk, "step": item.step, "order": order, "sha256": stored.sha256},
     )
     if not derived:
-        transaction.on_commit(lambda: process_image.delay(image.pk))
+        # The pending row is the intent; the message only hurries it (the reconciler sends it
+        # when the broker was out, see imagebank.durable).
+        send_task_on_commit(process_image, image.pk, on_unsent=lambda: mark_unsent(image.pk))
     return image
+
+
+def mark_unsent(image_id: int) -> None:
+    """The image's processing message could not be sent: the reconciler's next pass sends it."""
+    Image.objects.filter(pk=image_id, processing_status=ProcessingStatus.PENDING).update(
+        processing_queued_at=None
+    )
 
 
 def _store_derivatives(derivatives: image_processing.Derivatives | None) -> dict:
