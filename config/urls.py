@@ -39,3 +39,6 @@ urlpatterns = [
 
 # Under /api/ a path no route matches answers JSON like the API's own 404s; elsewhere the page.
 handler404 = "imagebank.api.base.not_found"
+# An outage (database, broker, cache, storage) raised anywhere answers 503 + Retry-After; any
+# other failure the 500, JSON under /api/ (imagebank.outage_responses).
+handler500 = "imagebank.outage_responses.server_error"

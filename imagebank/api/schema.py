@@ -9,7 +9,9 @@ without a decorator:
 - 401 and 403 (an Error body, `{"detail": …}`) when the view authenticates or restricts access;
 - 404 for an operation with an id in its path, and for a paginated list (a page past the last);
 - 415 for an operation that reads a request body (a content type it does not parse);
-- 429 when the view is throttled.
+- 429 when the view is throttled;
+- 503 (a ServiceUnavailable body) for every operation: each reads the database, and the writes
+  store files or queue work (imagebank.outage_responses answers an outage of any of them).
 
 A status only some operations give (409 for a lifecycle transition, 404 for a site given in the
 body) is declared on the view with `errors(...)`. Statuses declared on a view are kept as they
@@ -46,6 +48,10 @@ ERROR_DESCRIPTIONS = {
     409: _("A lifecycle transition the case's state does not allow (e.g. submitting it twice)."),
     415: _("The request body's content type is not one this operation reads."),
     429: _("Too many requests: wait as long as `Retry-After` says."),
+    503: _(
+        "A service the bank depends on (database, task queue, cache or file storage) is briefly "
+        "out, and nothing was stored: send the request again after `Retry-After` seconds."
+    ),
 }
 
 # The 400 body: {"field": ["message", …], …}; a list or nested field has an object of its items'
@@ -68,9 +74,23 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The body of every error but a 400."""
+    """The body of every error but a 400 and a 503."""
 
     detail = serializers.CharField(help_text=_("What went wrong, in words."))
+
+
+class ServiceUnavailableSerializer(ErrorSerializer):
+    """The body of a 503 (imagebank.outage_responses)."""
+
+    # Plain strings, not enums: drf-spectacular would name them CodeEnum and ServiceEnum, names
+    # that the next field called `code` or `service` with other choices would collide with.
+    code = serializers.CharField(help_text=_("Always `service_unavailable`."))
+    service = serializers.CharField(
+        help_text=_("The service that is out: `database`, `broker`, `cache` or `storage`.")
+    )
+    retry_after = serializers.IntegerField(
+        help_text=_("Seconds to wait before trying again, as in `Retry-After`.")
+    )
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -121,6 +141,7 @@ class BankAutoSchema(AutoSchema):
             statuses.add(415)
         if view.get_throttles():
             statuses.add(429)
+        statuses.add(503)
         return statuses
 
     def _error_response(self, code: int) -> dict[str, Any]:
@@ -134,6 +155,8 @@ class BankAutoSchema(AutoSchema):
             )
             self.registry.register_on_missing(component)
             schema = component.ref
+        elif code == 503:
+            schema = self.resolve_serializer(ServiceUnavailableSerializer, "response").ref
         else:
             schema = self.resolve_serializer(ErrorSerializer, "response").ref
         return {
