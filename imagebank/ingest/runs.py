@@ -267,7 +267,7 @@ def give_up(run: IngestRun, reason: str) -> None:
         status=IngestRun.Status.FAILED,
         failure=" ".join(
             [
-                reason,
+                str(reason),
                 _(
                     "%(count)s cases had been read when it stopped; those imported are in the "
                     "bank, and sending the same file again skips them."
