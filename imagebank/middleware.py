@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from imagebank.services.tokens import second_factor_required
 
-# Pages a user without MFA may still reach: setting MFA up, signing out, static files.
-_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/")
+# Pages a user without MFA may still reach: setting MFA up, signing out, static files, and the
+# health probes (imagebank.views.health), which show nothing of the bank.
+_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/health/", "/ready/")
 
 
 @cache

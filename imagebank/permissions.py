@@ -111,6 +111,14 @@ def can_see_read_audit(user) -> bool:
     return user.is_superuser or has_role(user, CURATOR)
 
 
+def can_see_operations(user) -> bool:
+    """The "Background work" page (queue lengths, waiting work, task failures) is for the people
+    who run the bank: curators and superusers only."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or has_role(user, CURATOR)
+
+
 def require(allowed: bool, message: str | None = None) -> None:
     if not allowed:
         raise PermissionDenied(message or _("You do not have permission to do this."))

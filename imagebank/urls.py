@@ -5,7 +5,7 @@ The root URL conf (config.urls) mounts them at the site's root; the API is in im
 
 from django.urls import path
 
-from imagebank.views import cases, files, imports, invitations, reads
+from imagebank.views import cases, files, health, imports, invitations, operations, reads
 from imagebank.views import tokens as token_views
 
 app_name = "imagebank"
@@ -38,4 +38,9 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token-revoke"),
     # Accounts given out by curators (imagebank.views.invitations, README "Accounts").
     path("invitations/new/", invitations.invite, name="invite"),
+    # Probes for load balancers and compose, and the curators' page of background work
+    # (imagebank.views.health and .operations, docs/deployment.md).
+    path("health/", health.liveness, name="health"),
+    path("ready/", health.readiness, name="ready"),
+    path("operations/", operations.operations_page, name="operations"),
 ]
