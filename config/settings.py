@@ -370,6 +370,8 @@ INGEST_HEARTBEAT_SECONDS = env.int("INGEST_HEARTBEAT_SECONDS", default=30)
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
 # A submitted case whose checks have not started or finished after this is sent to them again.
 CHECKS_REQUEUE_AFTER_SECONDS = env.int("CHECKS_REQUEUE_AFTER_SECONDS", default=1800)
+# Task failures are kept this long for the operations page (the reconciler's pass prunes them).
+TASK_FAILURE_KEEP_DAYS = env.int("TASK_FAILURE_KEEP_DAYS", default=90)
 
 # The cache shares Redis with the broker: the same timeouts, so a frozen Redis fails fast.
 if REDIS_URL:

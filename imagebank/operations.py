@@ -14,7 +14,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from imagebank import health, outages
 from imagebank.models import TaskFailure
@@ -28,13 +27,6 @@ RECENT_FAILURES = 50
 # named after the queue, and those of each higher step in "<queue>\x06\x16<step>".
 _PRIORITY_STEPS = (0, 3, 6, 9)
 _PRIORITY_SEPARATOR = "\x06\x16"
-# TaskFailure.service holds imagebank.outages' names; the page shows them in the reader's language.
-SERVICE_LABELS = {
-    outages.DATABASE: _("database"),
-    outages.BROKER: _("broker"),
-    outages.CACHE: _("cache"),
-    outages.STORAGE: _("file storage"),
-}
 
 
 @dataclass(frozen=True)
@@ -124,7 +116,7 @@ def work_backlogs() -> list[WorkBacklog]:
 
 def service_label(service: str) -> str:
     """The service named on a TaskFailure, for people ("" when no outage caused it)."""
-    return str(SERVICE_LABELS.get(service, service))
+    return outages.service_label(service) if service else ""
 
 
 def recent_task_failures(user, limit: int = RECENT_FAILURES) -> QuerySet[TaskFailure]:

@@ -76,6 +76,6 @@ def is_transient(error: BaseException) -> bool:
     return service_out(error) is not None
 
 
-def service_label(service: str | None) -> str:
+def service_label(service: str) -> str:
     """The service's name as people read it ("file storage"), in the active language."""
-    return str(_LABELS.get(service or "", _("service")))
+    return str(_LABELS.get(service, service))

@@ -9,18 +9,20 @@ and tasks never import each other at module level.
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imagebank import hooks, outages, storage
 from imagebank.imaging import processing as image_processing
 from imagebank.lifecycle import CaseState, IllegalTransition
-from imagebank.models import Case, Image, ProcessingStatus
+from imagebank.models import Case, Image, ProcessingStatus, TaskFailure
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +172,18 @@ def run_queued_ingest(self, run_id: int) -> str:
     time, and a run whose worker died is resumed from where it stopped."""
     from imagebank.ingest.runs import execute_queued_ingest
 
-    return execute_queued_ingest(run_id, task_id=self.request.id or "")
+    # A retry after an outage is the same delivery: it does not use up one of the run's attempts.
+    return execute_queued_ingest(
+        run_id, task_id=self.request.id or "", first_delivery=not self.request.retries
+    )
 
 
 @shared_task(time_limit=120, soft_time_limit=100)
 def reconcile() -> dict:
-    """Celery beat's pass of the reconciler (imagebank.reconcile): send again what was lost."""
+    """Celery beat's pass of the reconciler (imagebank.reconcile): send again what was lost.
+    Task failures older than TASK_FAILURE_KEEP_DAYS leave the operations page on the way."""
     from imagebank.reconcile import reconcile_all
 
+    keep = timezone.now() - timedelta(days=settings.TASK_FAILURE_KEEP_DAYS)
+    TaskFailure.objects.filter(at__lt=keep).delete()
     return reconcile_all()

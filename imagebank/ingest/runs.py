@@ -13,9 +13,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from imagebank import filenames, outages
 from imagebank.durable import send_task_on_commit
@@ -46,6 +47,23 @@ def importer_for(site: Site):
     return user
 
 
+# Why an import stopped, as the contributor reads it on the run's page, then what they can do.
+_STOPPED_BY = {
+    outages.DATABASE: gettext_lazy("The import stopped because the database could not be reached."),
+    outages.BROKER: gettext_lazy(
+        "The import stopped because the message broker could not be reached."
+    ),
+    outages.CACHE: gettext_lazy("The import stopped because the cache could not be reached."),
+    outages.STORAGE: gettext_lazy("The import stopped because file storage could not be reached."),
+    None: gettext_lazy(
+        "The import stopped on an unexpected error, reported to the administrators."
+    ),
+}
+_RESEND = gettext_lazy(
+    "Cases imported before it are in the bank; sending the same file again skips them."
+)
+
+
 class LeaseLost(Exception):
     """Another worker (or the reconciler) took the run over: this one must stop writing."""
 
@@ -71,15 +89,15 @@ class _Heartbeat:
 
 
 def _write_fresh(run_id: int, **fields) -> int:
-    """Update the run on a working connection, whatever became of the one the import used (a
-    dropped connection is closed and opened again); a few tries over a few seconds, then the
-    outage is raised for the task to retry."""
+    """Update the run on a working connection, whatever became of the one the import used: a
+    connection that failed (dropped by the server, say) is closed and opened again, a few tries
+    over a few seconds, then the outage is raised for the task to retry. Inside a transaction the
+    connection cannot be replaced, and the error is raised at once."""
     for attempt in range(4):
         try:
-            close_old_connections()  # closes a connection that saw an error and is unusable
             return IngestRun.objects.filter(pk=run_id).update(**fields)
         except (DatabaseError, InterfaceError):
-            if attempt == 3:
+            if attempt == 3 or connection.in_atomic_block:
                 raise
             connection.close()
             time.sleep(0.5 * 2**attempt)
@@ -103,19 +121,9 @@ def _finish(run: IngestRun, *, paths: list[Path], resumable: bool = False) -> In
             _keep_partial_report(run.pk, report)
             raise
         logger.exception("import run %s failed", run.pk)
-        service = outages.service_out(error)
         # The detail goes to the log, not to the page: it may name server paths.
-        reason = (
-            _(
-                "The import stopped because the %(service)s could not be reached. Cases imported "
-                "before it are in the bank; sending the same file again skips them."
-            )
-            % {"service": outages.service_label(service)}
-            if service
-            else _(
-                "The import stopped on an unexpected error, reported to the administrators. Cases "
-                "imported before it are in the bank; sending the same file again skips them."
-            )
+        reason = " ".join(
+            [str(_STOPPED_BY.get(outages.service_out(error), _STOPPED_BY[None])), str(_RESEND)]
         )
         _fail(run.pk, reason, report=report)
         raise
@@ -261,20 +269,15 @@ def _claim(run_id: int, *, task_id: str, first_delivery: bool) -> IngestRun | No
 def give_up(run: IngestRun, reason: str) -> None:
     """Fail a run whose worker is gone, keeping the report of its last heartbeat, and delete its
     upload. The reason is followed by what the contributor can do."""
-    report = run.report or {}
-    done = len(report.get("cases", []))
+    done = len((run.report or {}).get("cases", []))
+    read = ngettext(
+        "%(count)s case had been read when it stopped.",
+        "%(count)s cases had been read when it stopped.",
+        done,
+    ) % {"count": done}
     IngestRun.objects.filter(pk=run.pk).update(
         status=IngestRun.Status.FAILED,
-        failure=" ".join(
-            [
-                str(reason),
-                _(
-                    "%(count)s cases had been read when it stopped; those imported are in the "
-                    "bank, and sending the same file again skips them."
-                )
-                % {"count": done},
-            ]
-        ),
+        failure=" ".join([str(reason), read, str(_RESEND)]),
         finished_at=timezone.now(),
         upload_key="",
         claimed_by="",

@@ -179,7 +179,7 @@ def test_a_run_whose_worker_died_too_often_is_failed_with_its_report_so_far(
     assert reconcilers.reconcile_ingest_runs(timezone.now()).failed == 1
     run.refresh_from_db()
     assert run.status == IngestRun.Status.FAILED and run.finished_at is not None
-    assert "3 times" in run.failure and "1 cases" in run.failure
+    assert "3 times" in run.failure and "1 case had been read" in run.failure
     assert run.report == report and run.upload_key == ""
     assert sent == []
 
@@ -275,3 +275,16 @@ def test_beat_runs_the_reconciler_every_minute_on_the_default_queue(settings):
     assert entry["task"] == "imagebank.tasks.reconcile" and entry["schedule"] == 60
     assert app.amqp.router.route({}, "imagebank.tasks.reconcile")["queue"].name == "default"
     assert app.amqp.router.route({}, "imagebank.tasks.process_image")["queue"].name == "ingest"
+
+
+def test_the_beat_pass_prunes_old_task_failures(settings):
+    from imagebank.models import TaskFailure
+    from imagebank.tasks import reconcile as reconcile_task
+
+    settings.TASK_FAILURE_KEEP_DAYS = 30
+    old = TaskFailure.objects.create(task="t", error_type="E")
+    TaskFailure.objects.filter(pk=old.pk).update(at=ago(31 * 86400))
+    recent = TaskFailure.objects.create(task="t", error_type="E")
+    results = reconcile_task()
+    assert set(results) >= {"images", "ingest_runs", "quality_checks"}
+    assert list(TaskFailure.objects.values_list("pk", flat=True)) == [recent.pk]

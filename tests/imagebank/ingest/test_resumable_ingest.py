@@ -236,3 +236,28 @@ def test_a_command_line_import_cut_by_an_outage_fails_with_the_service_named(
     run = IngestRun.objects.get()
     assert run.status == IngestRun.Status.FAILED and "file storage" in run.failure
     assert outcomes(run) == {"Case 001": "created"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_is_written_on_a_fresh_connection_when_the_old_one_was_dropped(
+    site_and_user, monkeypatch
+):
+    from django.db import connection
+    from django.db.models import QuerySet
+
+    site, user = site_and_user
+    run = IngestRun.objects.create(site=site, started_by=user, source_name="a.zip")
+    real_update, closed, calls = QuerySet.update, [], {"count": 0}
+
+    def update(queryset, **fields):
+        calls["count"] += 1
+        if calls["count"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(queryset, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    monkeypatch.setattr(connection, "close", lambda: closed.append(True))
+    monkeypatch.setattr(runs.time, "sleep", lambda seconds: None)
+    assert runs._write_fresh(run.pk, status=IngestRun.Status.FAILED, failure="x") == 1
+    assert closed == [True]
+    assert IngestRun.objects.get(pk=run.pk).status == IngestRun.Status.FAILED
