@@ -4,12 +4,9 @@ instead under REQUIRE_SERVICES=1 (CI)."""
 
 import io
 import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -22,8 +19,7 @@ from imagebank.models import Image, ProcessingStatus
 from imagebank.services import images as image_services
 from tests.conftest import require_service
 from tests.factories import make_case, make_contributor, make_site
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.services.faults import Worker
 
 
 def _fetch(url: str) -> tuple[int, bytes]:
@@ -57,38 +53,14 @@ def redis_worker(tmp_path, settings):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "DATA_DIR": str(tmp_path / "worker"),
     }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (closed below)
-    worker = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--queues",
-            "ingest,default",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = Worker(env, tmp_path / "worker.log", pool="solo")
     celery_app.conf.task_always_eager = False
     try:
-        yield worker
+        yield worker.process
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
+        worker.stop()
         celery_app.conf.task_always_eager = True
-    print((tmp_path / "worker.log").read_text()[-4000:])
+    print(worker.log()[-4000:])
 
 
 @pytest.mark.services
