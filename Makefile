@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Web server and a real Celery worker on kombu's filesystem broker: no Redis, no PostgreSQL.
-# The worker consumes every queue the apps declare (<app>/queues.py).
+# The worker consumes every queue the apps declare (<app>/queues.py) and runs beat, which sends
+# the reconciler's pass every minute (docs/deployment.md, "The reconciler").
 demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A config worker --pool solo \
+	$(BIN)/celery -A config worker --pool solo --beat --schedule var/celerybeat-schedule \
 		--loglevel INFO & worker=$$!; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
