@@ -50,9 +50,8 @@ def _unavailable_message(service: str) -> str:
         outages.DATABASE: _(
             "The database is briefly unavailable, so nothing was stored. Try again in a moment."
         ),
-        outages.BROKER: _(
-            "The task queue is briefly unavailable, so nothing was stored. Try again in a moment."
-        ),
+        # Work is queued after what asked for it is stored: this one does not promise otherwise.
+        outages.BROKER: _("The task queue is briefly unavailable. Try again in a moment."),
         outages.CACHE: _(
             "The cache is briefly unavailable, so nothing was stored. Try again in a moment."
         ),
