@@ -2,3 +2,7 @@
 reviews, annotations, adjudication, agreement statistics, dataset releases and their splits) and
 its invariants.
 """
+
+from .checks import CheckResult, CheckThreshold, Verdict
+
+__all__ = ["CheckResult", "CheckThreshold", "Verdict"]
