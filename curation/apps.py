@@ -4,7 +4,21 @@ from django.utils.translation import gettext_lazy as _
 # Declares the app's bank-wide roles while app configs load, before any ready() or admin.
 from curation import roles  # noqa: F401
 
+# The modules whose import registers the automated checks (curation.checks.registry).
+CHECK_MODULES = ("curation.checks.case_checks",)
+
 
 class CurationConfig(AppConfig):
     name = "curation"
     verbose_name = _("Curation")
+
+    def ready(self) -> None:
+        from importlib import import_module
+
+        from curation.services.checks import quality_check_hook
+        from imagebank import hooks
+
+        for module in CHECK_MODULES:
+            import_module(module)
+        # The core runs the registered checks when a submitted case reaches them.
+        hooks.register_quality_check(quality_check_hook)

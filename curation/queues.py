@@ -4,4 +4,9 @@ Read by config.settings, which composes every app's queues and routes; keep it f
 """
 
 QUEUES: tuple[str, ...] = ("curation",)
-TASK_ROUTES: dict[str, dict[str, str]] = {"curation.tasks.*": {"queue": "curation"}}
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    "curation.tasks.*": {"queue": "curation"},
+    # The core's task that runs the checks curation registers runs where they run: a name beats
+    # the core's "imagebank.tasks.*" pattern.
+    "imagebank.tasks.run_quality_checks": {"queue": "curation"},
+}

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imagebank import hooks, outages, storage
+from imagebank.durable import record_failure
 from imagebank.imaging import processing as image_processing
 from imagebank.lifecycle import CaseState, IllegalTransition
 from imagebank.models import Case, Image, ProcessingStatus, TaskFailure
@@ -134,6 +135,19 @@ def process_image(self, image_id: int) -> str:
     return image.processing_status
 
 
+def _run_hook(check, case: Case) -> None:
+    """One registered check hook. An outage is raised (the task retries); any other error is
+    logged and kept for the operations page, and the case still goes on to review: a check that
+    crashes must not hold a case back (the checks record their own per-image errors)."""
+    try:
+        check(case)
+    except Exception as error:
+        if outages.is_transient(error):
+            raise
+        logger.exception("quality check hook %s crashed on case %s", check, case.pk)
+        record_failure(f"quality check {getattr(check, '__qualname__', check)}", [case.pk], error)
+
+
 @shared_task(time_limit=900, soft_time_limit=840)
 def run_quality_checks(case_id: int) -> str:
     """Run the registered automated checks on a submitted case, then hand it to review.
@@ -152,7 +166,7 @@ def run_quality_checks(case_id: int) -> str:
         if case.state != CaseState.QUALITY_CHECKS:
             return "skipped"  # already past the checks: a redelivered message
         for check in hooks.quality_checks():
-            check(case)
+            _run_hook(check, case)
         transition_case(case=case, to_state=CaseState.IN_REVIEW)
     except IllegalTransition:
         return "skipped"  # another delivery of this message moved the case meanwhile
