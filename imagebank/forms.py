@@ -399,6 +399,15 @@ class ImportForm(forms.Form):
             "JPEG, PNG or TIFF image."
         ),
     )
+    submit = forms.BooleanField(
+        label=_("Submit the imported cases for review"),
+        required=False,
+        help_text=_(
+            "Each case goes through the automated checks and then to the reviewers, as if its "
+            "contributor had submitted it. A case that misses what the site requires stays a "
+            "draft, and the report says what it misses."
+        ),
+    )
 
     def __init__(self, *args: Any, sites, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

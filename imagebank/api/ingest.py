@@ -64,6 +64,11 @@ class IngestRunSerializer(serializers.ModelSerializer):
 class IngestUploadSerializer(serializers.Serializer):
     site = id_field(help_text=_("The id of a site you contribute to."))
     file = serializers.FileField()
+    submit = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Submit every imported case for review once imported."),
+    )
 
 
 class KnownQuerySerializer(serializers.Serializer):
@@ -139,7 +144,13 @@ class IngestViewSet(
             with path.open("wb") as handle:
                 for chunk in sent.chunks():
                     handle.write(chunk)
-            run = run_ingest(site=site, actor=request.user, paths=[path], source_name=name)
+            run = run_ingest(
+                site=site,
+                actor=request.user,
+                paths=[path],
+                source_name=name,
+                submit=upload.validated_data["submit"],
+            )
         return Response(IngestRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

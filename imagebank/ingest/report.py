@@ -58,6 +58,7 @@ class CaseResult:
     images_already_in_bank: int = 0
     images_left_out: int = 0
     source: str = ""
+    submitted: bool = False  # submitted for review after the import (`--submit`)
 
 
 # A file name that nobody told the report about, recognised in a text by its extension: the last
@@ -148,6 +149,7 @@ class IngestReport:
             "images_added": sum(c.images_added for c in self.cases),
             "images_already_in_bank": sum(c.images_already_in_bank for c in self.cases),
             "images_left_out": sum(c.images_left_out for c in self.cases),
+            "cases_submitted": sum(c.submitted for c in self.cases),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
         }

@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from imagebank import filenames, outages
 from imagebank.durable import send_task_on_commit
-from imagebank.ingest.report import IngestReport
+from imagebank.ingest.report import IngestReport, Outcome
 from imagebank.ingest.sources import ingest_paths
-from imagebank.models import IngestRun, Site
+from imagebank.lifecycle import CaseState, IllegalTransition
+from imagebank.models import Case, IngestRun, Site
 from imagebank.permissions import can_contribute_to, require
 from imagebank.services.sites import add_site_member
 from imagebank.tasks import run_queued_ingest
@@ -128,6 +129,8 @@ def _finish(run: IngestRun, *, paths: list[Path], resumable: bool = False) -> In
         _fail(run.pk, reason, report=report)
         raise
     report.on_progress = None
+    if run.submit:
+        _submit_cases(report, run.started_by)
     report.source = run.source_name
     run.report = report.to_dict()
     run.status = IngestRun.Status.DONE
@@ -140,6 +143,32 @@ def _finish(run: IngestRun, *, paths: list[Path], resumable: bool = False) -> In
         heartbeat_at=run.finished_at,
     )
     return run
+
+
+def _submit_cases(report: IngestReport, actor) -> None:
+    """Submit each imported case for review (`--submit`), as a contributor would. A case already
+    submitted (a re-run, a resumed run) is left as it is; one that misses what its site requires
+    stays a draft, and the report says what it misses."""
+    from imagebank.services.cases import submit_case
+
+    for result in report.cases:
+        if result.case_id is None or result.outcome == Outcome.REJECTED:
+            continue
+        case = Case.objects.filter(pk=result.case_id).first()
+        if case is None or case.state not in (CaseState.DRAFT, CaseState.RETURNED):
+            continue
+        try:
+            submit_case(case=case, actor=actor)
+        except ValidationError as error:
+            for message in (m for messages in error.message_dict.values() for m in messages):
+                report.warning(
+                    _("Not submitted for review: %(why)s") % {"why": message},
+                    case=result.reference,
+                )
+        except IllegalTransition:
+            continue  # moved on meanwhile
+        else:
+            result.submitted = True
 
 
 def _keep_partial_report(run_id: int, report: IngestReport) -> None:
@@ -159,8 +188,11 @@ def _fail(run_id: int, reason: str, *, report: IngestReport | None = None) -> No
     _write_fresh(run_id, **fields)
 
 
-def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -> IngestRun:
-    """Import files, folders or ZIPs into a site now, keeping the report with the run.
+def run_ingest(
+    *, site: Site, actor, paths: list[Path], source_name: str = "", submit: bool = False
+) -> IngestRun:
+    """Import files, folders or ZIPs into a site now, keeping the report with the run; with
+    `submit`, then submit every imported case for review.
 
     Each case is written in its own transaction (see ingest.writer), so the run is not atomic: a
     failure midway leaves the cases before it stored and the report saying so.
@@ -173,11 +205,14 @@ def run_ingest(*, site: Site, actor, paths: list[Path], source_name: str = "") -
         started_by=actor,
         source_name=(filenames.stored_name(source_name) if source_name else shown)[:500],
         heartbeat_at=timezone.now(),
+        submit=submit,
     )
     return _finish(run, paths=paths)
 
 
-def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> IngestRun:
+def queue_ingest(
+    *, site: Site, actor, fileobj: IO[bytes], filename: str, submit: bool = False
+) -> IngestRun:
     """Keep an uploaded file privately and import it in a worker (the import page's path).
 
     The page answers at once with the run, whose page follows the import to its report. When the
@@ -205,6 +240,7 @@ def queue_ingest(*, site: Site, actor, fileobj: IO[bytes], filename: str) -> Ing
                 status=IngestRun.Status.QUEUED,
                 upload_key=key,
                 heartbeat_at=timezone.now(),
+                submit=submit,
             )
             send_task_on_commit(run_queued_ingest, run.pk, on_unsent=lambda: _mark_unsent(run.pk))
     except Exception:

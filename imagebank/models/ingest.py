@@ -23,6 +23,9 @@ class IngestRun(models.Model):
     # A file sent from the import page waits in private storage under this key until a worker
     # imports it; the key is cleared when the run ends and the file deleted.
     upload_key = models.CharField(max_length=300, blank=True)
+    # Submit every imported case for review once imported (`ingest --submit`, the import page's
+    # box, the API's `submit`): a retrospective collection goes through the checks and review too.
+    submit = models.BooleanField(_("submit the imported cases"), default=False)
     failure = models.TextField(_("why the import failed"), blank=True)
     # The durable intent and the worker's lease (docs/deployment.md, "The reconciler"): a queued
     # run's task was last sent at `heartbeat_at` (None: to be sent); a running one's worker last

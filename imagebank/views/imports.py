@@ -65,6 +65,7 @@ SUMMARY_LABELS = (
     ("cases_updated", gettext_lazy("Cases given new images")),
     ("cases_unchanged", gettext_lazy("Cases already in the bank")),
     ("cases_rejected", gettext_lazy("Cases not imported")),
+    ("cases_submitted", gettext_lazy("Cases submitted for review")),
     ("images_added", gettext_lazy("Images added")),
     ("images_already_in_bank", gettext_lazy("Images already in the bank")),
     ("images_left_out", gettext_lazy("Images left out")),
@@ -155,6 +156,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                         actor=request.user,
                         fileobj=upload,
                         filename=upload.name,
+                        submit=form.cleaned_data["submit"],
                     )
                 except ValidationError as error:
                     apply_service_errors(form, error)

@@ -23,8 +23,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user", help="act as this contributor (default: the data-import account)"
         )
+        parser.add_argument(
+            "--submit",
+            action="store_true",
+            help="submit every imported case for review (its checks, then the review queue)",
+        )
 
-    def handle(self, *args, paths, site, report, user, **options):
+    def handle(self, *args, paths, site, report, user, submit=False, **options):
         try:
             site_obj = Site.objects.get(slug=site)
         except Site.DoesNotExist as error:
@@ -39,7 +44,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {user}.") from error
         else:
             actor = importer_for(site_obj)
-        run = run_ingest(site=site_obj, actor=actor, paths=paths)
+        run = run_ingest(site=site_obj, actor=actor, paths=paths, submit=submit)
         if report:
             report.write_text(_json(run.report), encoding="utf-8")
         self._print(run.report)
@@ -66,7 +71,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "Cases: {cases_created} created, {cases_updated} given new images, "
                 "{cases_unchanged} already in the bank, "
-                "{cases_rejected} not imported. Images: {images_added} added, "
+                "{cases_rejected} not imported, {cases_submitted} submitted for review. "
+                "Images: {images_added} added, "
                 "{images_already_in_bank} already in the bank, {images_left_out} left out. "
                 "{errors} errors, {warnings} warnings.".format(**summary)
             )
