@@ -7,4 +7,8 @@ Placeholder values until the calibration lands.
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "sequence_complete": {},
+    # The largest pHash distance that counts as a near duplicate (docs/near-duplicates.md: every
+    # re-encoded, resized or marked copy of the IARC images is within 6, and 3 of 534 pairs of
+    # different images of one case).
+    "duplicate": {"near_radius": 6},
 }

@@ -4,5 +4,6 @@ its invariants.
 """
 
 from .checks import CheckResult, CheckThreshold, Verdict
+from .fingerprints import ImageFingerprint
 
-__all__ = ["CheckResult", "CheckThreshold", "Verdict"]
+__all__ = ["CheckResult", "CheckThreshold", "ImageFingerprint", "Verdict"]
