@@ -2,6 +2,8 @@
 
 `quality_checks` is a registry: curation registers the automated checks run on a submitted case.
 `case_transitioned` is sent after every lifecycle transition is saved.
+`case_panels` is a registry: apps above the core add sections to the case page (curation shows
+the automated checks' results there).
 """
 
 from collections.abc import Callable
@@ -27,3 +29,25 @@ def unregister_quality_check(check: Callable) -> None:
 
 def quality_checks() -> tuple[Callable, ...]:
     return tuple(_quality_checks)
+
+
+_case_panels: list[Callable] = []
+
+
+def register_case_panel(render: Callable) -> Callable:
+    """Register `render(request, case)`, called by the case page (imagebank.views.case_page) for
+    a user who may see the case; it returns the section's HTML, safe (e.g. render_to_string's
+    output), or None to show nothing. Panels appear in the order they were registered, after the
+    images. Usable as a decorator."""
+    if render not in _case_panels:
+        _case_panels.append(render)
+    return render
+
+
+def unregister_case_panel(render: Callable) -> None:
+    if render in _case_panels:
+        _case_panels.remove(render)
+
+
+def case_panels() -> tuple[Callable, ...]:
+    return tuple(_case_panels)

@@ -60,6 +60,9 @@ class AuditedRead:
     per_listed_object: bool = False
     # The file view answers a 302 to a short-lived signed URL on object storage: that is a read.
     signed_redirect_is_read: bool = False
+    # For another app's object in the URL (case_from NO_CASE): its id -> its case's id, one
+    # indexed look-up, so the read still shows among the case's reads.
+    case_of: Callable[[int], int | None] | None = None
 
 
 AUDITED_READS: dict[str, AuditedRead] = {
@@ -206,6 +209,8 @@ def events_for(request: HttpRequest, response: HttpResponse, user, read: Audited
         case_id = object_id
     elif read.case_from == IMAGE_IN_URL:
         case_id = Image.objects.filter(pk=object_id).values_list("case_id", flat=True).first()
+    elif read.case_of is not None and object_id is not None:
+        case_id = read.case_of(object_id)
     variant = str(kwargs.get(read.variant_kwarg, "")) if read.variant_kwarg else ""
     return [ReadEvent(**common, object_id=object_id, case_id=case_id, variant=variant)]
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from imagebank import submission
+from imagebank import hooks, submission
 from imagebank import vocabularies as vocab
 from imagebank.forms import FIELDSETS, ImageArrangementForm, ImageUploadForm
 from imagebank.lifecycle import CaseState
@@ -189,5 +189,8 @@ def render_case(
         "guessed_steps": sum(row["image"].step_is_guess for row in images),
         "missing": missing,
         "can_submit": can_edit and bool(images) and not processing and not missing,
+        # Sections of the apps above the core (hooks.register_case_panel), in order; a panel's
+        # HTML that is not marked safe is escaped by the template.
+        "panels": [html for panel in hooks.case_panels() if (html := panel(request, case))],
     }
     return render(request, "imagebank/case_detail.html", context, status=status)

@@ -69,6 +69,15 @@ def image_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
         extra={"user_id": user.pk, "image_id": image.pk, "variant": variant},
     )
 
+    extension = key.rsplit(".", 1)[-1]
+    # A neutral name: the contributor's own file name may carry identifying text.
+    return stored_file_response(key, content_type, f"image-{image.pk}-{variant}.{extension}")
+
+
+def stored_file_response(key: str, content_type: str, filename: str) -> HttpResponse:
+    """The answer that hands a private stored file to a user the caller has checked: a redirect
+    to a short-lived signed URL on object storage, else the file streamed inline (404 if it is
+    missing). For the file views of the apps above the core too."""
     signed = storage.signed_url(key)
     if signed:
         response = HttpResponseRedirect(signed)
@@ -80,12 +89,8 @@ def image_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
         handle = default_storage.open(key, "rb")
     except FileNotFoundError as error:
         raise Http404("The stored file is missing.") from error
-    extension = key.rsplit(".", 1)[-1]
-    # A neutral name: the contributor's own file name may carry identifying text. FileResponse
-    # says `inline` unless as_attachment is set.
-    response = FileResponse(
-        handle, content_type=content_type, filename=f"image-{image.pk}-{variant}.{extension}"
-    )
+    # FileResponse says `inline` unless as_attachment is set.
+    response = FileResponse(handle, content_type=content_type, filename=filename)
     response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     response["Vary"] = "Cookie, Authorization"
