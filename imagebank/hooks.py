@@ -51,3 +51,36 @@ def unregister_case_panel(render: Callable) -> None:
 
 def case_panels() -> tuple[Callable, ...]:
     return tuple(_case_panels)
+
+
+_step_suggesters: list[Callable] = []
+
+
+def register_step_suggester(suggest: Callable) -> Callable:
+    """Register `suggest(data, step) -> str | None`: for an image whose step was not given (or
+    only guessed, e.g. from the file order), the step its pixels suggest, or None to keep `step`.
+    curation registers its step classifier (docs/quality-checks.md, step_consistency)."""
+    if suggest not in _step_suggesters:
+        _step_suggesters.append(suggest)
+    return suggest
+
+
+def unregister_step_suggester(suggest: Callable) -> None:
+    if suggest in _step_suggesters:
+        _step_suggesters.remove(suggest)
+
+
+def suggest_step(data: bytes, step: str) -> str | None:
+    """The first registered suggestion for an image whose step is a guess, or None. A suggester
+    that fails suggests nothing: a suggestion is a help, never a reason to refuse an image."""
+    import logging
+
+    for suggest in _step_suggesters:
+        try:
+            suggested = suggest(data, step)
+        except Exception:
+            logging.getLogger(__name__).exception("step suggester %s failed", suggest)
+            continue
+        if suggested and suggested != step:
+            return suggested
+    return None

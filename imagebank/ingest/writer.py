@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from imagebank import storage, timing
+from imagebank import hooks, storage, timing
+from imagebank import vocabularies as vocab
 from imagebank.imaging.prepared import PreparedImage, prepare_upload
 from imagebank.imaging.processing import InvalidImage
 from imagebank.ingest import existing_case
@@ -303,6 +304,27 @@ def _source_reference(item: CaseItem, report: IngestReport) -> str:
         return ""
 
 
+def _suggested_step(image: ImageItem, prepared: PreparedImage, item, report) -> str:
+    """The step to store: the source's, or, where it gave none ("other", a guess), the one the
+    image's pixels suggest, still a guess for the contributor to confirm."""
+    if not (image.step_is_guess and image.step == "other"):
+        return image.step
+    suggested = hooks.suggest_step(prepared.data, image.step)
+    if suggested is None:
+        return image.step
+    report.info(
+        _(
+            "No step was given: “%(step)s” is suggested from the image; confirm or change it "
+            "on the case page."
+        )
+        % {"step": vocab.EXAMINATION_STEP.label(suggested)},
+        file=image.filename,
+        row=image.row,
+        case=item.reference,
+    )
+    return suggested
+
+
 def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result) -> None:
     # All of the case's images at once: its lock, state and contents are read once, not per image.
     outcomes = image_services.store_prepared_images(
@@ -312,7 +334,7 @@ def _store_images(case, actor, new, item: CaseItem, report: IngestReport, result
             image_services.ImageToStore(
                 prepared=prepared,
                 filename=image.filename,
-                step=image.step,
+                step=_suggested_step(image, prepared, item, report),
                 # Appended after what the case holds, in the source's order.
                 display_order=None,
                 step_original_wording=image.step_original_wording,

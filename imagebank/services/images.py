@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imagebank import filenames, storage, timing
+from imagebank import filenames, hooks, storage, timing
 from imagebank import vocabularies as vocab
 from imagebank.durable import send_task_on_commit
 from imagebank.imaging import processing as image_processing
@@ -72,6 +72,9 @@ def add_image(
         prepared = prepare_upload(fileobj.read(), name)  # bounded by the size check above
     except image_processing.InvalidImage as error:
         raise ValidationError({"file": str(error)}) from error
+    if step_is_guess:
+        # A guessed step (the file order, or none at all): what the pixels say, if they disagree.
+        step = hooks.suggest_step(prepared.data, step) or step
     image = store_prepared(
         case=case,
         actor=actor,

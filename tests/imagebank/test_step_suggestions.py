@@ -1,0 +1,78 @@
+"""Steps suggested, never guessed silently: where no step is given (or it is only guessed from
+the file order), the registered suggester (curation's step classifier) proposes one, kept as a
+guess the contributor confirms or changes."""
+
+import io
+
+import pytest
+
+from fixtures.synthetic_cervix import render_jpeg
+from imagebank import hooks
+from imagebank.ingest.runs import run_ingest
+from imagebank.models import Image
+from imagebank.services import images as image_services
+from tests.factories import make_case, make_contributor, make_site
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
+
+
+@pytest.fixture
+def suggester(monkeypatch):
+    asked = []
+
+    def lugol_for_everything(data: bytes, step: str) -> str | None:
+        asked.append(step)
+        return "after_lugol"
+
+    monkeypatch.setattr(hooks, "_step_suggesters", [lugol_for_everything])
+    return asked
+
+
+def test_an_imported_image_without_a_step_gets_the_suggested_one_as_a_guess(tmp_path, suggester):
+    site = make_site()
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(render_jpeg("after_lugol", seed=2))
+    run = run_ingest(site=site, actor=make_contributor(site), paths=[path])
+    image = Image.objects.get()
+    assert image.step == "after_lugol" and image.step_is_guess
+    assert suggester == ["other"]
+    assert any("is suggested from the image" in p["message"] for p in run.report["problems"])
+
+
+def test_a_step_guessed_from_the_file_order_may_be_replaced_by_the_suggestion(suggester):
+    site = make_site()
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    image = image_services.add_image(
+        case=case,
+        actor=contributor,
+        fileobj=io.BytesIO(render_jpeg("after_lugol", seed=3)),
+        filename="b.jpg",
+        step="before_acetic_acid",
+        step_is_guess=True,
+    )
+    assert image.step == "after_lugol" and image.step_is_guess
+
+
+def test_a_step_the_contributor_gave_is_never_second_guessed(suggester):
+    site = make_site()
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    image = image_services.add_image(
+        case=case,
+        actor=contributor,
+        fileobj=io.BytesIO(render_jpeg("after_acetic_acid", seed=4)),
+        filename="a.jpg",
+        step="after_acetic_acid",
+    )
+    assert image.step == "after_acetic_acid" and not image.step_is_guess
+    assert suggester == []
+
+
+def test_a_failing_suggester_suggests_nothing(monkeypatch, caplog):
+    def broken(data, step):
+        raise RuntimeError("classifier crashed")
+
+    monkeypatch.setattr(hooks, "_step_suggesters", [broken])
+    assert hooks.suggest_step(b"...", "other") is None
+    assert "step suggester" in caplog.text
