@@ -43,6 +43,22 @@ class ImageContext:
 
         return analysis.cervix_region(self.rgb)
 
+    @cached_property
+    def hsv(self):
+        """curation.analysis.HSV: hue, saturation and value planes of `rgb`, computed once for
+        every check that looks at colour."""
+        from curation import analysis
+
+        return analysis.hsv(self.rgb)
+
+    @cached_property
+    def highlights(self) -> np.ndarray:
+        """The specular highlights (glare) of `rgb`: left out of the focus, exposure and step
+        measures, measured by the glare check."""
+        from curation.analysis import measures
+
+        return measures.glare_mask(self.hsv)
+
     def thresholds(self, check_name: str) -> dict[str, float]:
         """The thresholds in force for this image's site and capture device."""
         if check_name not in self._thresholds:

@@ -1,0 +1,127 @@
+"""What the image checks measure, each a pure function of the reduced RGB array (and its HSV
+planes and cervix region, computed once and passed in). Fractions are of the cervix region.
+
+The pixel rules (the hue, saturation and value bounds below) were set by looking at the IARC
+images; the thresholds that turn each measure into a verdict are data (curation.checks.defaults,
+calibrated in bench/calibrate_checks.py, docs/quality-checks.md).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from curation.analysis.colour import HSV, fraction, hue, level
+from curation.analysis.masks import dilate, erode, resized
+
+# Specular highlights: nearly white (bright and colourless); acetowhite epithelium is white
+# too, but duller and faintly pink or grey.
+GLARE_VALUE = level(0.94)
+GLARE_SATURATION = level(0.14)
+# Exposure: a pixel this dark shows nothing; one at the sensor's top and washed out towards white
+# (not a highlight: glare counts apart) is burnt out. Pink tissue with only its red channel at
+# the top is not: the IARC exports have it everywhere, and the tissue's detail is still there.
+UNDER_VALUE = level(0.10)
+OVER_VALUE = level(0.98)
+OVER_SATURATION = level(0.35)
+# Blood: a deep, saturated red, darker than the lit tissue around it.
+BLOOD_HUE = (hue(-12), hue(5))  # wraps through 0 degrees; mahogany iodine staining is above
+BLOOD_SATURATION = level(0.62)
+BLOOD_VALUE = (level(0.15), level(0.80))
+# Focus is measured on the grey image at this long side, whatever the size decoded.
+FOCUS_SIDE = 384
+
+
+def glare_mask(colour: HSV) -> np.ndarray:
+    return (colour.v >= GLARE_VALUE) & (colour.s <= GLARE_SATURATION)
+
+
+def glare(colour: HSV, region: np.ndarray) -> tuple[float, np.ndarray]:
+    """(share of the region covered by highlights, the highlight mask)."""
+    mask = glare_mask(colour)
+    return fraction(mask, region), mask
+
+
+def blood_mask(colour: HSV) -> np.ndarray:
+    low, high = BLOOD_HUE
+    red = (colour.h >= low) | (colour.h <= high)
+    return (
+        red
+        & (colour.s >= BLOOD_SATURATION)
+        & (colour.v >= BLOOD_VALUE[0])
+        & (colour.v <= BLOOD_VALUE[1])
+    )
+
+
+def blood(colour: HSV, region: np.ndarray) -> tuple[float, np.ndarray]:
+    """(share of the region covered by blood-red pixels, the blood mask)."""
+    mask = blood_mask(colour)
+    return fraction(mask, region), mask
+
+
+@dataclass(frozen=True)
+class Exposure:
+    under: float  # share of the region too dark to show anything
+    over: float  # share clipped to white (specular highlights apart)
+
+
+def exposure(colour: HSV, region: np.ndarray, highlights: np.ndarray | None = None) -> Exposure:
+    if highlights is None:
+        highlights = glare_mask(colour)
+    under = colour.v <= UNDER_VALUE
+    over = (colour.v >= OVER_VALUE) & (colour.s <= OVER_SATURATION) & ~highlights
+    return Exposure(under=fraction(under, region), over=fraction(over, region))
+
+
+def focus(rgb: np.ndarray, region: np.ndarray, highlights: np.ndarray | None = None) -> float:
+    """Sharpness of the cervix: the root-mean-square Laplacian of the grey image inside the
+    region (its rim and the highlights' edges left out), per unit of mean brightness, x 100.
+    Measured at FOCUS_SIDE on the long side, so it does not depend on the decoded size; high is
+    sharp. Blur removes the fine detail the Laplacian sees, whatever the contrast."""
+    grey = Image.fromarray(rgb, "RGB").convert("L")
+    if max(grey.size) > FOCUS_SIDE:
+        ratio = FOCUS_SIDE / max(grey.size)
+        grey = grey.resize(
+            (max(1, round(grey.width * ratio)), max(1, round(grey.height * ratio))),
+            Image.Resampling.BILINEAR,
+        )
+    g = np.asarray(grey).astype(np.float32)
+    if min(g.shape) < 3:
+        return 0.0
+    shape = g.shape
+    inside = erode(resized(region, shape), 3)
+    if highlights is not None:
+        inside &= ~dilate(resized(highlights, shape), 2)
+    inside = inside[1:-1, 1:-1]
+    centre = g[1:-1, 1:-1]
+    lap = 4 * centre - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
+    count = int(np.count_nonzero(inside))
+    if count < 50:  # almost nothing left: measure the whole frame
+        inside = np.ones_like(inside)
+        count = inside.size
+    values = lap[inside]
+    brightness = float(centre[inside].mean())
+    rms = float(np.sqrt(np.mean(values * values)))
+    return 100.0 * rms / max(brightness, 1.0)
+
+
+@dataclass(frozen=True)
+class Framing:
+    at_edge: float  # share of the region's outline lying on the frame's edges
+    area: float  # the region's area as a share of the frame
+
+
+def framing(region: np.ndarray) -> Framing:
+    h, w = region.shape
+    area = float(np.count_nonzero(region)) / region.size
+    outline = region & ~erode(region)  # pixels on the frame's edges count as outline
+    total = int(np.count_nonzero(outline))
+    if total == 0:
+        return Framing(at_edge=0.0, area=area)
+    on_edge = (
+        int(np.count_nonzero(outline[0, :]))
+        + int(np.count_nonzero(outline[-1, :]))
+        + int(np.count_nonzero(outline[1:-1, 0]))
+        + int(np.count_nonzero(outline[1:-1, -1]))
+    )
+    return Framing(at_edge=on_edge / total, area=area)
