@@ -22,3 +22,9 @@ class CurationConfig(AppConfig):
             import_module(module)
         # The core runs the registered checks when a submitted case reaches them.
         hooks.register_quality_check(quality_check_hook)
+        # The case page shows the checks' results, and the reads of their overlays are audited.
+        from curation.views import case_checks, files
+        from imagebank.read_audit import register_audited_read
+
+        hooks.register_case_panel(case_checks.case_checks_panel)
+        register_audited_read("curation:check-overlay", files.OVERLAY_READ)
