@@ -29,6 +29,8 @@ class ImageViewSet(
 
     permission_classes = [IsAuthenticated]
     serializer_class = ImageSerializer
+    # Ids are numbers: other paths under images/ (an app's images/similar/) are not an image.
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self) -> QuerySet[Image]:
         if is_schema_generation(self):
