@@ -127,7 +127,7 @@ def test_every_check_and_threshold_is_listed_with_its_default_and_overrides(test
         for parameter in values:
             assert f'data-parameter="{name}:{parameter}"' in page
     row = page.split(f'data-parameter="{test_check}:warn_below"', 1)[1].split("</tr>", 1)[0]
-    assert "<td data-label=\"Default\" class=\"num\" data-default>120</td>" in row
+    assert '<td data-label="Default" class="num" data-default>120</td>' in row
     # Every scope, widest first, each with its value and who set it.
     scopes = [part.split("</span>", 1)[0] for part in row.split("data-scope>")[1:]]
     assert scopes == [
