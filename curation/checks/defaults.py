@@ -15,10 +15,10 @@ DEFAULTS: dict[str, dict[str, float]] = {
         "over_fail_above": 0.45,
     },
     "glare": {"warn_above": 0.15, "fail_above": 0.30},
-    "blood": {"warn_above": 0.20, "fail_above": 0.35},
+    "blood": {"warn_above": 0.08, "fail_above": 0.30},
     "framing": {
-        "edge_warn_above": 0.50,
-        "edge_fail_above": 0.65,
+        "edge_warn_above": 0.25,
+        "edge_fail_above": 0.40,
         "area_warn_below": 0.15,
         "area_fail_below": 0.06,
     },
