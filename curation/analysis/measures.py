@@ -28,7 +28,9 @@ OVER_SATURATION = level(0.35)
 BLOOD_HUE = (hue(-12), hue(5))  # wraps through 0 degrees; mahogany iodine staining is above
 BLOOD_SATURATION = level(0.62)
 BLOOD_VALUE = (level(0.15), level(0.80))
-# Focus is measured on the grey image at this long side, whatever the size decoded.
+# Focus is measured on the grey image resampled to this long side, whatever the size decoded:
+# the Laplacian sees detail at a fixed fraction of the frame (without it, the same scene decoded
+# at 512 instead of 400 pixels measures about 1.6 times softer).
 FOCUS_SIDE = 384
 
 
