@@ -246,13 +246,12 @@ def framing(ctx: ImageContext) -> Finding:
     }
     if verdict == PASS:
         detail = _(
-            "The cervix is in the frame (%(edge)s%% of its outline on the frame's edges) and "
-            "fills %(area)s%% of it."
+            "The cervix is within the frame (edge contact %(edge)s%%) and fills %(area)s%% of it."
         )
     elif side == "edge":
         detail = _(
-            "The cervix is cut off by the frame: %(edge)s%% of its outline lies on the frame's "
-            "edges (more than %(limit)s%%)."
+            "The cervix is cut off by the frame's edges (edge contact %(edge)s%%, more than "
+            "%(limit)s%%)."
         )
     else:
         detail = _(

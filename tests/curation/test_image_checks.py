@@ -151,7 +151,7 @@ def test_an_image_cut_at_the_frame_edge_fails_framing():
     finding = run("framing", context(jpeg(pink_disc(400, 300, 600))))  # cut on every side
     assert finding.verdict == "fail" and finding.extra["side"] == "edge"
     assert finding.value > finding.threshold == DEFAULTS["framing"]["edge_fail_above"]
-    assert "cut off" in finding.detail
+    assert "cut off" in finding.detail and "edge contact" in finding.detail
     half = run("framing", context(jpeg(pink_disc(80, 300, 380))))  # cut by the left edge
     assert half.verdict == "warn" and half.extra["side"] == "edge"
     inside = run("framing", context(jpeg(pink_disc(400, 300, 250))))
