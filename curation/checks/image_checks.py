@@ -318,9 +318,12 @@ def step_consistency(ctx: ImageContext) -> Finding:
             % looks,
             extra={**extra, "note": "step not judged"},
         )
-    # The value and limit: the score of the kind the declared step needs (or, for a colour
-    # step, of the kind it was taken for), against its threshold.
-    kind = expected if expected != step_analysis.COLOUR else seen
+    # The value and limit: the score of the kind the declared step needs, against its
+    # threshold; for a colour step, the score of the kind it was taken for (Lugol's iodine where
+    # it looks like colour: the score it stays below).
+    kind = expected
+    if expected == step_analysis.COLOUR:
+        kind = seen if seen != step_analysis.COLOUR else step_analysis.LUGOL
     value = score.get(kind)
     limit = {step_analysis.LUGOL: t["lugol_min"], step_analysis.GREEN: t["green_min"]}.get(kind)
     if verdict == PASS:
