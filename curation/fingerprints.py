@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import imagehash
+from django.db import connection
 from django.db.models import Q
 from PIL import Image as PILImage
 from PIL import ImageOps
 
 from curation.models import ImageFingerprint
-from curation.models.fingerprints import CHUNK_BITS, CHUNK_FIELDS, CHUNK_MASK, CHUNKS
+from curation.models.fingerprints import CHUNK_FIELDS, CHUNK_SHIFTS, CHUNK_WIDTHS, CHUNKS
 from imagebank import outages
 from imagebank.imaging.prepared import is_dicom, prepare_upload
 from imagebank.models import Image
@@ -37,7 +38,8 @@ ALGORITHM = "phash64-draft256"
 # pHash looks at a 32×32 reduction, and a 1/2–1/8 scale decode costs a fraction of a full one.
 DECODE_SIDE = 256
 HASH_BITS = 64
-# Beyond this sub-radius per chunk the probes outnumber what they save: scan instead (still exact).
+# Beyond this sub-radius per chunk (radius 12 and more) the probes outnumber what they save: scan
+# instead (still exact).
 MAX_SUB_RADIUS = 3
 
 EXACT = "exact"
@@ -101,7 +103,10 @@ def to_unsigned(value: int) -> int:
 
 def chunks_of(phash: int) -> tuple[int, ...]:
     """The CHUNKS chunks of the hash, the most significant first (as the model stores them)."""
-    return tuple((phash >> (CHUNK_BITS * (CHUNKS - 1 - i))) & CHUNK_MASK for i in range(CHUNKS))
+    return tuple(
+        (phash >> shift) & ((1 << width) - 1)
+        for shift, width in zip(CHUNK_SHIFTS, CHUNK_WIDTHS, strict=True)
+    )
 
 
 def fingerprint_row(image_id: int, phash: int) -> dict:
@@ -169,12 +174,12 @@ def index_missing(limit: int | None = None, *, images=None, on_error=None) -> In
 # --- look-ups ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _flips(sub_radius: int) -> tuple[int, ...]:
-    """Every CHUNK_BITS-bit mask with at most `sub_radius` bits set."""
+@lru_cache(maxsize=16)
+def _flips(sub_radius: int, width: int) -> tuple[int, ...]:
+    """Every `width`-bit mask with at most `sub_radius` bits set."""
     masks = []
     for count in range(sub_radius + 1):
-        for bits in itertools.combinations(range(CHUNK_BITS), count):
+        for bits in itertools.combinations(range(width), count):
             masks.append(sum(1 << b for b in bits))
     return tuple(masks)
 
@@ -184,10 +189,11 @@ def probes(phash: int, radius: int) -> list[tuple[str, list[int]]] | None:
     that any hash within the radius has at least one of its chunks among them; None when the
     radius is too wide for probing to pay (a scan is then made).
 
-    Pigeonhole, refined: write radius = CHUNKS·s + a (0 ≤ a < CHUNKS). If chunks 0…a each
-    differed in more than s bits and the others in more than s−1, the whole hash would differ in
-    at least (a+1)(s+1) + (CHUNKS−a−1)s = radius + 1 bits. So a hash within the radius is within s
-    of the query on one of chunks 0…a, or within s−1 on one of the others (none when s = 0).
+    Pigeonhole, refined: write radius = CHUNKS·s + a (0 ≤ a < CHUNKS). If the last a+1 chunks
+    each differed in more than s bits and the others in more than s−1, the whole hash would differ
+    in at least (a+1)(s+1) + (CHUNKS−a−1)s = radius + 1 bits. So a hash within the radius is within
+    s of the query on one of the last a+1 chunks, or within s−1 on one of the others (none when
+    s = 0). The wider sub-radius goes to the last chunks: the widest, and without the DC bit.
     """
     if radius < 0:
         return []
@@ -196,11 +202,31 @@ def probes(phash: int, radius: int) -> list[tuple[str, list[int]]] | None:
         return None
     result = []
     for i, (field, value) in enumerate(zip(CHUNK_FIELDS, chunks_of(phash), strict=True)):
-        within = sub if i <= extra else sub - 1
+        within = sub if i >= CHUNKS - 1 - extra else sub - 1
         if within < 0:
             continue
-        result.append((field, sorted(value ^ mask for mask in _flips(within))))
+        result.append((field, sorted(value ^ mask for mask in _flips(within, CHUNK_WIDTHS[i]))))
     return result
+
+
+def _probe_query(plan: list[tuple[str, list[int]]]) -> tuple[str, list]:
+    """The SQL reading the candidates of a plan from the chunk indexes: one condition per chunk,
+    OR-ed (PostgreSQL: a bitmap OR of index scans; SQLite: its multi-index OR). PostgreSQL gets
+    each chunk's values as one array parameter: planning hundreds of separate parameters would
+    cost more than the look-up."""
+    quote = connection.ops.quote_name
+    table = quote(ImageFingerprint._meta.db_table)
+    if connection.vendor == "postgresql":
+        where = " OR ".join(f"{quote(field)} = ANY(%s)" for field, _ in plan)
+        params: list = [values for _, values in plan]
+    else:
+        where = " OR ".join(
+            f"{quote(field)} IN ({', '.join(['%s'] * len(values))})" for field, values in plan
+        )
+        params = [value for _, values in plan for value in values]
+    # Only quoted column names are formatted in; every value is a parameter.
+    sql = f"SELECT {quote('image_id')}, {quote('phash')} FROM {table} WHERE {where}"  # noqa: S608
+    return sql, params
 
 
 def candidates(phash: int, radius: int) -> Iterator[tuple[int, int]]:
@@ -209,13 +235,15 @@ def candidates(phash: int, radius: int) -> Iterator[tuple[int, int]]:
     plan = probes(phash, radius)
     if plan == []:
         return  # a negative radius: nothing can be within it
-    rows = ImageFingerprint.objects.all()
-    if plan is not None:
-        where = Q()
-        for field, values in plan:
-            where |= Q(**{f"{field}__in": values})
-        rows = rows.filter(where)
-    for image_id, stored in rows.values_list("image_id", "phash").order_by().iterator(2000):
+    if plan is None:  # every row, a chunk at a time
+        found = ImageFingerprint.objects.values_list("image_id", "phash").order_by()
+        found = found.iterator(chunk_size=5000)
+    else:  # a few hundred rows: one fetch
+        sql, params = _probe_query(plan)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+    for image_id, stored in found:
         yield image_id, to_unsigned(stored)
 
 

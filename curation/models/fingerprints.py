@@ -7,23 +7,27 @@ an exhaustive scan finds within the radius.
 from django.db import models
 from django.db.models import F, Q
 
-# The 64-bit pHash is split into CHUNKS chunks of CHUNK_BITS bits, chunk 0 the most significant.
-CHUNKS = 4
-CHUNK_BITS = 16
-CHUNK_MASK = (1 << CHUNK_BITS) - 1
+# The 64-bit pHash is split into three chunks of 21, 21 and 22 bits, chunk 0 the most significant
+# (it holds the DC bit, which pHash nearly always sets): wide enough that a chunk value names few
+# rows even among millions (a probe reads about rows / 2**21 of them), narrow enough that the values
+# within 2 bits of a chunk stay a few hundred (docs/near-duplicates.md).
+CHUNK_WIDTHS = (21, 21, 22)
+CHUNKS = len(CHUNK_WIDTHS)
 CHUNK_FIELDS = tuple(f"chunk{i}" for i in range(CHUNKS))
+# How far each chunk is shifted right to reach it: 43, 22, 0.
+CHUNK_SHIFTS = tuple(sum(CHUNK_WIDTHS[i + 1 :]) for i in range(CHUNKS))
 
 
 def _chunk_matches_hash(i: int) -> Q:
     # Arithmetic shifts of a signed 64-bit value, then a mask: the same bits on SQLite and
     # PostgreSQL, whatever the sign.
-    shift = CHUNK_BITS * (CHUNKS - 1 - i)
-    return Q(**{CHUNK_FIELDS[i]: F("phash").bitrightshift(shift).bitand(CHUNK_MASK)})
+    mask = (1 << CHUNK_WIDTHS[i]) - 1
+    return Q(**{CHUNK_FIELDS[i]: F("phash").bitrightshift(CHUNK_SHIFTS[i]).bitand(mask)})
 
 
 class ImageFingerprint(models.Model):
     """An image's 64-bit perceptual hash (imagehash.phash of its stored file, decoded upright),
-    stored as a signed 64-bit integer, and its four 16-bit chunks, each in an index with the hash
+    stored as a signed 64-bit integer, and its three chunks, each in an index with the hash
     (so a lookup reads candidates from the index alone). `algorithm` names how the hash was made:
     a change of procedure bumps it and the index is rebuilt (index_fingerprints)."""
 
@@ -38,7 +42,6 @@ class ImageFingerprint(models.Model):
     chunk0 = models.IntegerField()
     chunk1 = models.IntegerField()
     chunk2 = models.IntegerField()
-    chunk3 = models.IntegerField()
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
