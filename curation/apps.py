@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from curation import roles  # noqa: F401
 
 # The modules whose import registers the automated checks (curation.checks.registry).
-CHECK_MODULES = ("curation.checks.case_checks",)
+CHECK_MODULES = (
+    "curation.checks.image_checks",
+    "curation.checks.duplicate_check",
+    "curation.checks.case_checks",
+)
 
 
 class CurationConfig(AppConfig):
@@ -20,8 +24,12 @@ class CurationConfig(AppConfig):
 
         for module in CHECK_MODULES:
             import_module(module)
-        # The core runs the registered checks when a submitted case reaches them.
+        # The core runs the registered checks when a submitted case reaches them, and asks the
+        # step classifier for a step where an image comes without one.
+        from curation.checks import step_suggestion
+
         hooks.register_quality_check(quality_check_hook)
+        hooks.register_step_suggester(step_suggestion.suggest)
         # The case page shows the checks' results, and the reads of their overlays are audited.
         from curation.views import case_checks, files
         from imagebank.read_audit import register_audited_read

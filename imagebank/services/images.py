@@ -72,8 +72,9 @@ def add_image(
         prepared = prepare_upload(fileobj.read(), name)  # bounded by the size check above
     except image_processing.InvalidImage as error:
         raise ValidationError({"file": str(error)}) from error
-    if step_is_guess:
-        # A guessed step (the file order, or none at all): what the pixels say, if they disagree.
+    if step_is_guess and step == "other":
+        # No step was given: the one the pixels suggest, still a guess for the contributor. A
+        # step guessed from the file order, or one chosen for several files, is kept.
         step = hooks.suggest_step(prepared.data, step) or step
     image = store_prepared(
         case=case,

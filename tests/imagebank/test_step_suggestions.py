@@ -39,19 +39,25 @@ def test_an_imported_image_without_a_step_gets_the_suggested_one_as_a_guess(tmp_
     assert any("is suggested from the image" in p["message"] for p in run.report["problems"])
 
 
-def test_a_step_guessed_from_the_file_order_may_be_replaced_by_the_suggestion(suggester):
+def test_an_upload_without_a_step_gets_the_suggestion_but_an_order_guess_is_kept(suggester):
     site = make_site()
     contributor = make_contributor(site)
     case = make_case(site=site, actor=contributor)
-    image = image_services.add_image(
-        case=case,
-        actor=contributor,
-        fileobj=io.BytesIO(render_jpeg("after_lugol", seed=3)),
-        filename="b.jpg",
-        step="before_acetic_acid",
-        step_is_guess=True,
-    )
-    assert image.step == "after_lugol" and image.step_is_guess
+
+    def upload(step: str, seed: int) -> Image:
+        return image_services.add_image(
+            case=case,
+            actor=contributor,
+            fileobj=io.BytesIO(render_jpeg("after_lugol", seed=seed)),
+            filename=f"{seed}.jpg",
+            step=step,
+            step_is_guess=True,
+        )
+
+    unknown = upload("other", 3)
+    assert unknown.step == "after_lugol" and unknown.step_is_guess
+    by_order = upload("before_acetic_acid", 4)
+    assert by_order.step == "before_acetic_acid" and by_order.step_is_guess
 
 
 def test_a_step_the_contributor_gave_is_never_second_guessed(suggester):

@@ -172,12 +172,14 @@ def test_contributor_imports_a_package_a_dicom_file_and_an_image(
     assert "Wanjiru" not in page.content() and "KCH-DCM-0042" not in page.content()
     screenshot(page, "import-dicom-case")
 
-    # (c) A single JPEG: one case whose image waits for its step on the case page.
+    # (c) A single JPEG: one case whose image comes without a step. The step classifier
+    # suggests Lugol's iodine from its pixels: a guess, waiting on the case page to be confirmed.
     image = tmp_path / "lugol.jpg"
     image.write_bytes(render_jpeg("after_lugol", seed=24, size=(320, 240)))
     run = send(page, live_server.url, image)
     case = open_created_case(page, run, images=1)
-    assert page.locator("figure.shot").first.get_attribute("data-step") == "other"
+    assert page.locator("figure.shot").first.get_attribute("data-step") == "after_lugol"
+    assert case.images.get().step_is_guess
 
     # The list shows all three, newest first, with their status in words.
     page.goto(f"{live_server.url}/imports/")
