@@ -24,4 +24,8 @@ DEFAULTS: dict[str, dict[str, float]] = {
     },
     "step_consistency": {"lugol_min": 0.15, "green_min": 0.40},
     "sequence_complete": {},
+    # The largest pHash distance that counts as a near duplicate (docs/near-duplicates.md: every
+    # re-encoded, resized or marked copy of the IARC images is within 6, and 3 of 536 pairs of
+    # different images of one case).
+    "duplicate": {"near_radius": 6},
 }
