@@ -276,7 +276,7 @@ def test_on_the_iarc_images_copies_are_found_and_a_cases_other_images_are_not(tm
         assert near[original_pk]["kind"] == "near"
 
     # The other images of each case, a few seconds apart, are not within the radius of the first
-    # (pairs that are, 3 of 534 on the whole bank, are listed in docs/near-duplicates.md; none of
+    # (pairs that are, 3 of 536 on the whole bank, are listed in docs/near-duplicates.md; none of
     # them is among these cases).
     for files in cases:
         first = fingerprints.fingerprint_of(stored[files[0]].file.read())
