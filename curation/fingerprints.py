@@ -6,8 +6,9 @@ already in the bank?" (docs/near-duplicates.md).
 - `index_image`, `index_missing`: keep the index (curation.models.ImageFingerprint) up to date;
 - `find_similar(phash, radius=…)`: every indexed image within the Hamming radius, found through
   multi-index hashing, exactly what an exhaustive scan finds;
-- `matches_for_file(data)`, `matches_for_image(image, data)`: exact matches (SHA-256 of the file as
-  received or as stored) and near ones, each image once.
+- `matches_for_file(data, radius=…)`, `matches_for_image(image, data, radius=…)`: exact matches
+  (SHA-256 of the file as received or as stored) and near ones, each image once. The radius in
+  force for the bank is curation.checks.duplicate_check.bank_radius().
 """
 
 from __future__ import annotations
@@ -320,17 +321,7 @@ def matches_for_image(image: Image, data: bytes, *, radius: int) -> list[Match]:
     )
 
 
-def default_radius() -> int:
-    """The near radius in force for the whole bank (a curator's bank-wide value, or the
-    default): what `similar` and the API look up with."""
-    from curation.checks import thresholds
-
-    return int(thresholds.resolve("duplicate", site=None)["near_radius"])
-
-
-def matches_for_file(
-    data: bytes, *, filename: str = "upload", radius: int | None = None
-) -> list[Match]:
+def matches_for_file(data: bytes, *, radius: int, filename: str = "upload") -> list[Match]:
     """Is this file (as a contributor would send it) already in the bank? It is prepared as the
     bank would store it (checked, de-identified; nothing is stored) and looked up by the SHA-256
     of the file as sent and as it would be stored, and by its perceptual hash.
@@ -341,6 +332,6 @@ def matches_for_file(
     return _matches(
         sha256s=(prepared.received_sha256, stored_sha256),
         phash=fingerprint_of(prepared.data),
-        radius=default_radius() if radius is None else radius,
+        radius=radius,
         exclude_image_id=None,
     )

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from curation import fingerprints
 from curation.api.serializers import SimilarAnswerSerializer, SimilarUploadSerializer
+from curation.checks.duplicate_check import bank_radius
 from curation.roles import REVIEWER
 from imagebank.api.base import BankAPIMixin
 from imagebank.imaging.results import InvalidImage
@@ -75,7 +76,9 @@ class SimilarImagesView(BankAPIMixin, APIView):
                 }
             )
         try:
-            matches = fingerprints.matches_for_file(sent.read(), filename=name)
+            matches = fingerprints.matches_for_file(
+                sent.read(), filename=name, radius=bank_radius()
+            )
         except InvalidImage as error:
             raise ValidationError({"file": [str(error)]}) from error
         return Response({"file": name, "matches": _shown(request.user, matches)})

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation import fingerprints
+from curation.checks import thresholds
 from curation.checks.context import ImageContext
 from curation.checks.registry import Check, Finding, register
 from imagebank.models import Image
@@ -18,6 +19,12 @@ from imagebank.models import Image
 NAME = "duplicate"
 # The matches named in the sentence; every one is in extra["matches"].
 NAMED = 5
+
+
+def bank_radius() -> int:
+    """The near radius in force for the whole bank (a curator's bank-wide value, or the
+    default): what `similar` and the API look files up with."""
+    return int(thresholds.resolve(NAME, site=None)["near_radius"])
 
 
 def _named(matches: list[fingerprints.Match]) -> str:

@@ -244,7 +244,7 @@ def _with_comment(data: bytes, text: bytes) -> bytes:
 
 def test_the_same_file_is_an_exact_match_by_its_received_sha256(banked):
     image, data = banked
-    (match,) = fingerprints.matches_for_file(data)
+    (match,) = fingerprints.matches_for_file(data, radius=RADIUS)
     assert match == fingerprints.Match(
         image=image.pk,
         case=image.case_id,
@@ -260,17 +260,22 @@ def test_the_same_picture_with_other_metadata_is_an_exact_match_by_the_stored_sh
     image, data = banked
     other = _with_comment(data, b"exported by the clinic's viewer")
     assert fingerprints.prepare_upload(other, "x.jpg").received_sha256 != image.original_sha256
-    (match,) = fingerprints.matches_for_file(other)
+    (match,) = fingerprints.matches_for_file(other, radius=RADIUS)
     assert (match.image, match.kind, match.distance) == (image.pk, "exact", 0)
 
 
 def test_a_copy_is_a_near_match_and_a_different_image_none(banked):
     image, data = banked
     picture = PILImage.open(io.BytesIO(data)).convert("RGB")
-    (match,) = fingerprints.matches_for_file(_jpeg(picture.resize((240, 180)), 50))
+    (match,) = fingerprints.matches_for_file(_jpeg(picture.resize((240, 180)), 50), radius=RADIUS)
     assert (match.image, match.kind) == (image.pk, "near")
     assert match.distance <= RADIUS
-    assert fingerprints.matches_for_file(render_jpeg("after_lugol", seed=22, size=(480, 360))) == []
+    assert (
+        fingerprints.matches_for_file(
+            render_jpeg("after_lugol", seed=22, size=(480, 360)), radius=RADIUS
+        )
+        == []
+    )
 
 
 def test_exact_matches_come_first_and_an_image_is_listed_once(banked):
@@ -287,7 +292,7 @@ def test_exact_matches_come_first_and_an_image_is_listed_once(banked):
         step="after_lugol",
     )
     fingerprints.index_image(other)
-    matches = fingerprints.matches_for_file(data)
+    matches = fingerprints.matches_for_file(data, radius=RADIUS)
     assert [(m.image, m.kind) for m in matches] == [(image.pk, "exact"), (other.pk, "near")]
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from curation import fingerprints
+from curation.checks.duplicate_check import bank_radius
 from imagebank import outages
 from imagebank.imaging.results import InvalidImage
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         radius = options["radius"]
         if radius is None:
-            radius = fingerprints.default_radius()
+            radius = bank_radius()
         elif not 0 <= radius <= fingerprints.HASH_BITS:
             raise CommandError(f"--radius must be 0 to {fingerprints.HASH_BITS}.")
         entries = [look_up(path, radius) for path in options["files"]]
