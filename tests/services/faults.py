@@ -192,7 +192,13 @@ class PrivateRedis:
 class Worker:
     """A Celery worker process, its log kept in `log_path`."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, pool: str = "solo"):
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        pool: str = "solo",
+        queues: str = "ingest,default",
+    ):
         self.log_path = log_path
         self._log = log_path.open("a")
         command = [
@@ -203,7 +209,7 @@ class Worker:
             "config",
             "worker",
             "--queues",
-            "ingest,default",
+            queues,
             "--pool",
             pool,
             "--loglevel",

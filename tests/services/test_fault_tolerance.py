@@ -38,6 +38,7 @@ from tests.services.faults import FaultyProxy, PrivateRedis, Worker, wait_until
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 WORKER_APPLICATION = "imagebank-fault-worker"
+WORKER_QUEUES = "ingest,default,curation"
 # What a web request may wait on a broker that is down or frozen: the socket timeout, twice (the
 # one reconnection a publish tries), and a second for the upload's own work.
 REQUEST_BUDGET_MARGIN = 1.5
@@ -73,7 +74,9 @@ class Stack:
         }
 
     def start_worker(self, pool: str = "solo") -> Worker:
-        worker = Worker(self.worker_env(), self.tmp_path / "worker.log", pool=pool)
+        worker = Worker(
+            self.worker_env(), self.tmp_path / "worker.log", pool=pool, queues=WORKER_QUEUES
+        )
         self.workers.append(worker)
         if pool == "prefork":
             wait_until(worker.children, 60, "the prefork pool")
@@ -406,3 +409,47 @@ def test_a_dropped_database_connection_mid_import_is_retried_and_resumed(
     assert_imported_once(site, run)
     assert run.attempts == 1  # a retry of the same delivery, on a fresh connection
     assert worker.alive()
+
+
+# --- killed in the middle of a case's checks ----------------------------------------------------
+
+
+def test_a_worker_killed_mid_checks_leaves_one_result_per_check_and_image(stack, settings):
+    from curation.checks import registry
+    from curation.models import CheckResult
+    from imagebank.lifecycle import CaseState
+    from imagebank.services.cases import submit_case
+    from tests.factories import add_core_images
+
+    site = make_site()
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    images = add_core_images(case, contributor)
+    first_check = registry.checks("image")[0]
+    # Another transaction inserts, without committing, the result the worker will write first
+    # for the second image: the worker's insert waits on it, past the first image's results.
+    holder = psycopg.connect(**stack.database)
+    holder.execute(
+        "INSERT INTO curation_checkresult (case_id, image_id, check_name, version, verdict, "
+        "detail, thresholds, extra, overlay, checked_at) "
+        "VALUES (%s, %s, %s, %s, 'pass', '', '{}', '{}', '', now())",
+        (case.pk, images[1].pk, first_check.name, first_check.version),
+    )
+    worker = stack.start_worker("solo")
+    submit_case(case=case, actor=contributor)  # sends the checks to the curation queue
+    wait_until(stack.worker_waiting_on_a_lock, 90, "the checks to reach the second image")
+    assert CheckResult.objects.filter(image=images[0]).count() == len(registry.checks("image"))
+    worker.kill()
+    holder.rollback()
+    holder.close()
+    assert Case.objects.get(pk=case.pk).state == CaseState.QUALITY_CHECKS  # stuck, for now
+
+    settings.CHECKS_REQUEUE_AFTER_SECONDS = 0
+    assert reconcile.reconcile_all()["quality_checks"]["requeued"] == 1
+    stack.start_worker("solo")
+    wait_until(lambda: Case.objects.get(pk=case.pk).state == CaseState.IN_REVIEW, 120, "the review")
+    per_image = len(registry.checks("image"))
+    per_case = len(registry.checks("case"))
+    assert CheckResult.objects.filter(case=case).count() == 3 * per_image + per_case
+    keys = CheckResult.objects.filter(case=case).values_list("image", "check_name", "version")
+    assert len(set(keys)) == len(keys)  # no duplicates
