@@ -34,13 +34,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from result import print_result  # noqa: E402 - bench/result.py, beside this script
+from scratch_postgres import TemporaryPostgres, postgres_unavailable  # noqa: E402
 
 IARC_BANKS = ("colposcopy", "via")
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -247,45 +246,6 @@ def run_imports(database_url: str, sources: dict[str, Path], repeat: int) -> dic
     raise RuntimeError(f"the import process failed:\n{finished.stderr[-4000:]}")
 
 
-class TemporaryPostgres:
-    """A database created on the server that `url` names, dropped on exit."""
-
-    def __init__(self, url: str) -> None:
-        self.server = urlsplit(url)
-        self.name = f"bench_ingest_{uuid.uuid4().hex[:12]}"
-        self.url = urlunsplit(self.server._replace(path=f"/{self.name}"))
-
-    def _admin(self):
-        import psycopg
-
-        return psycopg.connect(urlunsplit(self.server), autocommit=True, connect_timeout=5)
-
-    def __enter__(self) -> str:
-        with self._admin() as admin:
-            admin.execute(f'CREATE DATABASE "{self.name}"')
-        return self.url
-
-    def __exit__(self, *exc_info) -> None:
-        with self._admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def postgres_unavailable(url: str) -> str:
-    """Why PostgreSQL cannot be measured, or '' when it can."""
-    if url.lower() in ("", "none"):
-        return "not asked for (--database-url none)"
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"not a PostgreSQL URL: {url}"
-    try:
-        import psycopg
-
-        psycopg.connect(url, connect_timeout=5).close()
-    except Exception as error:  # any failure to connect: report it and go on without
-        where = f"{urlsplit(url).hostname}:{urlsplit(url).port or 5432}"  # never the password
-        return f"no server answers at {where}: {' '.join(str(error).split())[:200]}"
-    return ""
-
-
 def summarise_pass(done: dict) -> dict:
     imports = done["imports"]
     figures: dict = {}
@@ -463,7 +423,7 @@ def main() -> None:
             print(f"PostgreSQL: skipped, {why_not}")
             engines["postgresql"] = {"skipped": why_not}
         else:
-            with TemporaryPostgres(args.database_url) as url:
+            with TemporaryPostgres(args.database_url, prefix="bench_ingest") as url:
                 figures = summarise_imports(run_imports(url, sources, args.repeat))
             print_imports("PostgreSQL", figures)
             engines["postgresql"] = figures
