@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import time
-import zipfile
 from urllib.parse import urlsplit
 
 import psycopg
@@ -32,7 +31,7 @@ from imagebank.ingest.sources import ingest_paths
 from imagebank.models import Case, Image, IngestRun, ProcessingStatus, TaskFailure
 from tests.conftest import require_service
 from tests.factories import make_case, make_contributor, make_site
-from tests.imagebank.ingest.test_iarc import bank, meta_row
+from tests.imagebank.ingest.test_iarc import bank, meta_row, zipped_bank
 from tests.services.faults import FaultyProxy, PrivateRedis, Worker, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -321,17 +320,13 @@ def import_held_at_its_second_case(stack, tmp_path):
     ingest_paths([partial], site=site, actor=contributor)
     [second] = Case.objects.filter(site=site)
 
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(full.rglob("*")):
-            if path.is_file():
-                zipped.write(path, f"colposcopy/{path.relative_to(full).as_posix()}")
+    archive = zipped_bank(full)
 
     def start(pool: str):
         worker = stack.start_worker(pool)
         lock = stack.lock_case(second.pk)
         run = queue_ingest(
-            site=site, actor=contributor, fileobj=io.BytesIO(archive.getvalue()), filename="c.zip"
+            site=site, actor=contributor, fileobj=io.BytesIO(archive), filename="c.zip"
         )
         backend = wait_until(stack.worker_waiting_on_a_lock, 90, "the import to reach case 2")
         assert Case.objects.filter(site=site).count() == 2

@@ -1,6 +1,8 @@
 """The IARC image-bank reader, on small folders laid out as IARC publishes them: every fault of a
 real export is reported against its file, row and field, and nothing raises."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,16 @@ def bank(
             data = render_jpeg("after_acetic_acid", seed=seed * 10 + index, size=(160, 120))
             (folder / name / file).write_bytes(data)
     return folder
+
+
+def zipped_bank(folder: Path) -> bytes:
+    """A bank folder zipped as the import page receives it: colposcopy/<case>/<file>."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"colposcopy/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
 
 
 def read(folder: Path) -> tuple[dict[str, object], IngestReport]:

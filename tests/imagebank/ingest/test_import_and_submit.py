@@ -2,7 +2,6 @@
 `submit` submit every imported case, which then goes through its checks to review."""
 
 import io
-import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +11,7 @@ from imagebank.ingest.runs import execute_queued_ingest, queue_ingest, run_inges
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, IngestRun
 from tests.factories import make_contributor, make_site
-from tests.imagebank.ingest.test_iarc import bank, meta_row
+from tests.imagebank.ingest.test_iarc import bank, meta_row, zipped_bank
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
@@ -84,12 +83,7 @@ def test_a_second_import_with_submit_submits_the_drafts_of_the_first(tmp_path, s
 def test_a_queued_import_from_the_page_can_submit(tmp_path, site_and_user, client):
     site, user = site_and_user
     folder = three_step_bank(tmp_path)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zipped.write(path, f"colposcopy/{path.relative_to(folder).as_posix()}")
-    archive.seek(0)
+    archive = io.BytesIO(zipped_bank(folder))
     archive.name = "colposcopy.zip"
     client.force_login(user)
     response = client.post(
@@ -107,12 +101,7 @@ def test_the_api_takes_submit(tmp_path, site_and_user):
 
     site, user = site_and_user
     folder = three_step_bank(tmp_path)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zipped.write(path, f"colposcopy/{path.relative_to(folder).as_posix()}")
-    archive.seek(0)
+    archive = io.BytesIO(zipped_bank(folder))
     archive.name = "colposcopy.zip"
     api = APIClient()
     api.force_authenticate(user)

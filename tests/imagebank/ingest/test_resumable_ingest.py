@@ -2,7 +2,6 @@
 written are recognised), or failed with the report of the cases written so far, never stuck."""
 
 import io
-import zipfile
 
 import botocore.exceptions
 import kombu.exceptions
@@ -16,7 +15,7 @@ from imagebank.ingest.runs import execute_queued_ingest, queue_ingest, run_inges
 from imagebank.models import Case, Image, IngestRun
 from imagebank.tasks import run_queued_ingest
 from tests.factories import make_contributor, make_site
-from tests.imagebank.ingest.test_iarc import bank
+from tests.imagebank.ingest.test_iarc import bank, zipped_bank
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
@@ -34,13 +33,7 @@ def site_and_user():
 @pytest.fixture
 def two_case_zip(tmp_path) -> bytes:
     """A colposcopy-bank export of two cases, zipped as the import page receives it."""
-    folder = bank(tmp_path)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, f"colposcopy/{path.relative_to(folder).as_posix()}")
-    return buffer.getvalue()
+    return zipped_bank(bank(tmp_path))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 client declares instead of sending, and images already in the bank under another case."""
 
 import json
-import zipfile
 
 import pytest
 
@@ -16,7 +15,7 @@ from imagebank.models import Case, Image
 from imagebank.services.cases import create_case, transition_case
 from imagebank.services.images import add_image
 from tests.factories import make_contributor, make_site
-from tests.imagebank.ingest.test_iarc import bank
+from tests.imagebank.ingest.test_iarc import bank, zipped_bank
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
@@ -140,10 +139,7 @@ def test_a_declaration_inside_an_uploaded_zip_is_read(tmp_path, contributor):
     ingest_paths([folder], site=site, actor=actor)
     declare_and_remove(folder, "Case 002/AADE1.jpg")
     archive = tmp_path / "colposcopy.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zipped.write(path, f"colposcopy/{path.relative_to(folder).as_posix()}")
+    archive.write_bytes(zipped_bank(folder))
 
     report = ingest_paths([archive], site=site, actor=actor)
 
