@@ -5,15 +5,13 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation.checks import defaults, registry
 from curation.models import CheckThreshold
-from curation.permissions import can_change_check_thresholds
+from curation.services import thresholds
 from imagebank.models import Site
-from imagebank.permissions import require
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -83,23 +81,16 @@ class ThresholdForm(forms.Form):
         return " ".join(self.cleaned_data["capture_device"].split())
 
     def save(self, actor) -> tuple[CheckThreshold, bool]:
-        """Store the value under its scope, with who set it; (the row, whether it is new)."""
-        require(can_change_check_thresholds(actor))
+        """Store the value under its scope (curation.services.thresholds)."""
         check_name, parameter = self.cleaned_data["threshold"]
-        with transaction.atomic():
-            return CheckThreshold.objects.update_or_create(
-                check_name=check_name,
-                parameter=parameter,
-                site=self.cleaned_data["site"],
-                capture_device=self.cleaned_data["capture_device"],
-                defaults={"value": self.cleaned_data["value"], "updated_by": actor},
-            )
-
-
-def remove_threshold(actor, override: CheckThreshold) -> None:
-    """The default (or a less specific override) is in force again."""
-    require(can_change_check_thresholds(actor))
-    override.delete()
+        return thresholds.set_threshold(
+            actor=actor,
+            check_name=check_name,
+            parameter=parameter,
+            site=self.cleaned_data["site"],
+            capture_device=self.cleaned_data["capture_device"],
+            value=self.cleaned_data["value"],
+        )
 
 
 class PeriodForm(forms.Form):

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from curation import selectors
 from curation.checks import defaults
 from curation.checks.thresholds import parameters
-from curation.forms import PeriodForm, ThresholdForm, check_label, known_checks, remove_threshold
+from curation.forms import PeriodForm, ThresholdForm, check_label, known_checks
 from curation.models import CheckThreshold, Verdict
 from curation.permissions import can_change_check_thresholds, can_see_curation_reports
+from curation.services.thresholds import remove_threshold
 from imagebank import vocabularies as vocab
 from imagebank.models import Image, Site
 from imagebank.permissions import require
@@ -169,7 +170,7 @@ def threshold_remove(request: HttpRequest, pk: int) -> HttpResponse:
         override.capture_device,
         override.value,
     )
-    remove_threshold(request.user, override)
+    remove_threshold(actor=request.user, override=override)
     messages.success(
         request,
         _(
