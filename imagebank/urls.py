@@ -13,6 +13,7 @@ app_name = "imagebank"
 urlpatterns = [
     path("cases/", cases.case_list, name="case-list"),
     path("cases/new/", cases.case_new, name="case-new"),
+    path("cases/suggest-step/", cases.case_suggest_step, name="case-suggest-step"),
     path("cases/<int:pk>/", cases.case_detail, name="case-detail"),
     path("cases/<int:pk>/edit/", cases.case_edit, name="case-edit"),
     path("cases/<int:pk>/submit/", cases.case_submit, name="case-submit"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from imagebank import selectors, submission
+from imagebank import hooks, selectors, submission
 from imagebank import vocabularies as vocab
 from imagebank.forms import (
     CaseFilterForm,
@@ -29,7 +29,7 @@ from imagebank.forms import (
     apply_service_errors,
 )
 from imagebank.imaging import processing as image_processing
-from imagebank.imaging.prepared import check_upload
+from imagebank.imaging.prepared import check_upload, prepare_upload
 from imagebank.lifecycle import IllegalTransition
 from imagebank.models import Case
 from imagebank.permissions import can_edit_case, require
@@ -353,3 +353,37 @@ def case_submit(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Case %(number)s was submitted for review.") % {"number": case.pk}
         )
     return redirect("imagebank:case-detail", pk=case.pk)
+
+
+# --- step suggestions ---------------------------------------------------------------------------
+
+# The upload form sends a small copy of each chosen image (at most this long a side, drawn by the
+# browser), never the file itself: on a slow link the file is sent once, with the form.
+SUGGESTION_MAX_BYTES = 2 * 1024 * 1024
+
+
+@login_required
+@require_POST
+def case_suggest_step(request: HttpRequest) -> JsonResponse:
+    """The step an image's pixels suggest (imagebank.hooks.suggest_step), for the upload form
+    to propose where its step is only guessed; nothing is stored. `file`: the image (a reduced
+    copy), `step`: the current guess. Answers {"step": code or null, "label": …}."""
+    require(
+        selectors.contributable_sites(request.user).exists(),
+        _("Only contributors can add images."),
+    )
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"file": [_("Send the image as “file”.")]}, status=400)
+    if upload.size > SUGGESTION_MAX_BYTES:
+        return JsonResponse({"file": [_("The image is too large for a suggestion.")]}, status=400)
+    step = request.POST.get("step", "other")
+    if step not in vocab.EXAMINATION_STEP:
+        step = "other"
+    try:
+        prepared = prepare_upload(upload.read(), upload.name or "image")
+    except image_processing.InvalidImage as error:
+        return JsonResponse({"file": [str(error)]}, status=400)
+    suggested = hooks.suggest_step(prepared.data, step)
+    label = str(vocab.EXAMINATION_STEP.label(suggested)) if suggested else ""
+    return JsonResponse({"step": suggested, "label": label})

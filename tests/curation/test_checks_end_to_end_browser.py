@@ -108,3 +108,32 @@ def test_an_uploaded_case_reaches_review_with_every_check_on_its_page(
     screenshot(page, "checks-end-to-end")
     button.click()
     assert not overlay.is_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_form_suggests_a_step_the_pixels_show(live_server, browser_page, tmp_path):
+    """A Lugol's image chosen first is guessed "before acetic acid" from the file order; the
+    step classifier, sent a small copy, suggests Lugol's iodine, said so next to the file."""
+    page = browser_page
+    site = make_site("kisumu", name="Kisumu County Hospital")
+    contributor = make_contributor(site, email="nurse@kisumu.example")
+    lugol = tmp_path / "IMG_0001.jpg"
+    lugol.write_bytes(render_jpeg("after_lugol", seed=41, size=(800, 600)))
+    acetic = tmp_path / "IMG_0002.jpg"
+    acetic.write_bytes(render_jpeg("after_acetic_acid", seed=41, size=(800, 600)))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill('input[name="login"]', contributor.email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    page.goto(f"{live_server.url}/cases/new/")
+    page.set_input_files('input[name="images"]', [str(lugol), str(acetic)])
+    page.wait_for_selector("[data-file-suggested]")
+    steps = page.locator("select[data-file-step]")
+    assert steps.nth(0).input_value() == "after_lugol"
+    assert "Suggested from the image" in page.locator("[data-file-guess]").nth(0).inner_text()
+    # The second guess (after acetic acid) already looks right: it stays, a guess from the order.
+    assert steps.nth(1).input_value() == "after_acetic_acid"
+    assert page.locator("[data-file-suggested]").count() == 1
+    screenshot(page, "upload-step-suggested")

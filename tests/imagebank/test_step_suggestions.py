@@ -82,3 +82,48 @@ def test_a_failing_suggester_suggests_nothing(monkeypatch, caplog):
     monkeypatch.setattr(hooks, "_step_suggesters", [broken])
     assert hooks.suggest_step(b"...", "other") is None
     assert "step suggester" in caplog.text
+
+
+# --- the upload form's suggestion endpoint ------------------------------------------------------
+
+
+def test_the_form_asks_for_a_suggestion_and_nothing_is_stored(client, suggester):
+    from django.urls import reverse
+
+    site = make_site()
+    contributor = make_contributor(site)
+    client.force_login(contributor)
+    images_before = Image.objects.count()
+    response = client.post(
+        reverse("imagebank:case-suggest-step"),
+        {
+            "file": io.BytesIO(render_jpeg("after_lugol", seed=5, size=(320, 240))),
+            "step": "before_acetic_acid",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"step": "after_lugol", "label": "After Lugol’s iodine"} or (
+        response.json()["step"] == "after_lugol"
+    )
+    assert suggester == ["before_acetic_acid"]
+    assert Image.objects.count() == images_before
+
+
+def test_a_suggestion_needs_a_contributor_and_an_image(client, suggester):
+    from django.urls import reverse
+
+    from tests.factories import make_user_with_role
+    from tests.roles import Role
+
+    url = reverse("imagebank:case-suggest-step")
+    assert client.post(url, {}).status_code == 302  # signed out: to the sign-in page
+    client.force_login(make_user_with_role(Role.RESEARCHER))
+    assert client.post(url, {"file": io.BytesIO(b"x")}).status_code == 403
+    client.force_login(make_contributor(make_site()))
+    missing = client.post(url, {})
+    assert missing.status_code == 400 and "file" in missing.json()
+    not_an_image = io.BytesIO(b"not an image at all")
+    not_an_image.name = "notes.jpg"
+    refused = client.post(url, {"file": not_an_image})
+    assert refused.status_code == 400 and refused.json()["file"]
+    assert suggester == []

@@ -1,7 +1,10 @@
 /* Lists the chosen images, in order, each with its own examination-step select and a preview.
    Each step starts as a guess from the file order, said next to it; choosing a step or ticking
    "Step checked" confirms it, and the form posts, per file, whether it was confirmed
-   (file_step_checked), so the case page can mark the steps still guessed.
+   (file_step_checked), so the case page can mark the steps still guessed. For a JPEG or PNG,
+   a small copy drawn in the browser is sent to the bank's step classifier, and a guess its
+   pixels contradict (a "Lugol's iodine" guess on a colour image) is replaced by the step they
+   suggest, still a guess, said so ("Suggested from the image").
    Without this script the form still works: one step select applies to every file. */
 (function () {
   "use strict";
@@ -99,7 +102,9 @@
         // Whether the contributor confirmed this step: posted for every file, in order.
         var checkedField = el("input", { type: "hidden", name: "file_step_checked", "data-file-step-checked": "" });
         var guessId = selectId + "-guess";
-        var guess = el("span", { "class": "file-guess", id: guessId, "data-file-guess": "" }, labels.guess);
+        var guess = el("span", { "class": "file-guess", id: guessId, "data-file-guess": "" },
+          entry.suggested ? labels.suggested : labels.guess);
+        if (entry.suggested) guess.setAttribute("data-file-suggested", "");
         var checkLabel = el("label", { "class": "file-checked" });
         var checkBox = el("input", { type: "checkbox", "data-file-confirm": "" });
         checkLabel.appendChild(checkBox);
@@ -145,12 +150,57 @@
       });
     }
 
+    // A copy at most SUGGEST_SIDE pixels on its long side (a few tens of KB), never the file.
+    var SUGGEST_SIDE = 512;
+    var suggestUrl = root.dataset.suggestUrl;
+    var csrf = root.closest("form") && root.closest("form").querySelector('input[name="csrfmiddlewaretoken"]');
+
+    function smallCopy(file) {
+      return new Promise(function (resolve, reject) {
+        var url = URL.createObjectURL(file);
+        var img = new Image();
+        img.onload = function () {
+          var scale = Math.min(1, SUGGEST_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+          var canvas = document.createElement("canvas");
+          canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+          canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+          canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+          URL.revokeObjectURL(url);
+          canvas.toBlob(function (blob) { blob ? resolve(blob) : reject(); }, "image/jpeg", 0.9);
+        };
+        img.onerror = function () { URL.revokeObjectURL(url); reject(); };
+        img.src = url;
+      });
+    }
+
+    function suggest(entry) {
+      if (!suggestUrl || !csrf || PREVIEWABLE.indexOf(entry.file.type) === -1) return;
+      smallCopy(entry.file).then(function (blob) {
+        var body = new FormData();
+        body.append("file", blob, "copy.jpg");
+        body.append("step", entry.step);
+        return fetch(suggestUrl, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": csrf.value }
+        });
+      }).then(function (response) {
+        return response && response.ok ? response.json() : null;
+      }).then(function (answer) {
+        // The contributor's own choice always wins over a suggestion that arrives later.
+        if (!answer || !answer.step || entry.checked || entries.indexOf(entry) === -1) return;
+        entry.step = answer.step;
+        entry.suggested = true;
+        render();
+      }).catch(function () { /* no suggestion: the guess from the file order stays */ });
+    }
+
     input.addEventListener("change", function () {
       entries.forEach(function (entry) { if (entry.url) URL.revokeObjectURL(entry.url); });
       entries = Array.prototype.map.call(input.files, function (file, index) {
-        return { file: file, step: SEQUENCE[index] || "other", checked: false, url: null };
+        return { file: file, step: SEQUENCE[index] || "other", checked: false, url: null, suggested: false };
       });
       render();
+      entries.forEach(suggest);
     });
 
     // On a slow link an upload takes a while: say so, and stop a second click sending it twice.
