@@ -1,8 +1,7 @@
 """The forms of curation's pages: a curator's threshold override, and the period of the quality
 flags (dates as the read-audit export takes them: YYYY-MM-DD, both days included, UTC)."""
 
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -11,9 +10,8 @@ from django.utils.translation import gettext_lazy
 from curation.checks import defaults, registry
 from curation.models import CheckThreshold
 from curation.services import thresholds
+from imagebank.days import iso_date, start_of
 from imagebank.models import Site
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def known_checks() -> list[str]:
@@ -104,12 +102,7 @@ class PeriodForm(forms.Form):
         text = (self.cleaned_data.get(name) or "").strip()
         if not text:
             return None
-        day = None
-        if _ISO_DATE.match(text):
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:  # 2025-02-30
-                day = None
+        day = iso_date(text)
         if day is None:
             raise forms.ValidationError(
                 _("“%(value)s” is not a date; give it as YYYY-MM-DD.") % {"value": text[:40]}
@@ -133,6 +126,6 @@ class PeriodForm(forms.Form):
         """[start, end) as times: the start of `since`, the end of `until`."""
         since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
         return (
-            datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-            datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
+            start_of(since) if since else None,
+            start_of(until + timedelta(days=1)) if until else None,
         )

@@ -7,9 +7,8 @@ come from selectors.read_events.
 """
 
 import csv
-import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from imagebank import selectors
+from imagebank.days import iso_date, start_of
 from imagebank.models import ReadEvent
 from imagebank.permissions import can_see_read_audit, require
 
@@ -44,7 +44,6 @@ CSV_COLUMNS = (
     "user_agent",
 )
 EXPORT_PARAMETERS = ("since", "until")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV
 # injection"); the user agent and even an email address are written by whoever made the request.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -136,16 +135,6 @@ def _bad_request(message: str) -> HttpResponse:
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
-def _iso_date(text: str) -> date | None:
-    # fromisoformat alone also takes "20250131" and week dates; the export promises YYYY-MM-DD.
-    if not _ISO_DATE.match(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:  # 2025-02-30
-        return None
-
-
 def _export_dates(request: HttpRequest) -> tuple[date | None, date | None]:
     """`since` and `until` (both optional, inclusive days, UTC); ValueError
     with a message naming the parameter when one is wrong."""
@@ -161,7 +150,7 @@ def _export_dates(request: HttpRequest) -> tuple[date | None, date | None]:
         if not text:
             days[name] = None
             continue
-        days[name] = _iso_date(text)
+        days[name] = iso_date(text)
         if days[name] is None:
             raise ValueError(
                 _("%(name)s: “%(value)s” is not a date; give it as YYYY-MM-DD.")
@@ -170,11 +159,6 @@ def _export_dates(request: HttpRequest) -> tuple[date | None, date | None]:
     if days["since"] and days["until"] and days["until"] < days["since"]:
         raise ValueError(_("until: the end of the range is before its start (since)."))
     return days["since"], days["until"]
-
-
-def _start_of(day: date) -> datetime:
-    # Days in UTC, as the CSV's times are.
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @login_required
@@ -190,8 +174,8 @@ def reads_export(request: HttpRequest) -> HttpResponse:
         return _bad_request(str(error))
     events = selectors.read_events(
         request.user,
-        since=_start_of(since) if since else None,
-        until=_start_of(until + timedelta(days=1)) if until else None,
+        since=start_of(since) if since else None,
+        until=start_of(until + timedelta(days=1)) if until else None,
     )
     name = "-".join(
         ["reads", since.isoformat() if since else "start", until.isoformat() if until else "now"]
