@@ -5,5 +5,42 @@ its invariants.
 
 from .checks import CheckResult, CheckThreshold, Verdict
 from .fingerprints import ImageFingerprint
+from .reviews import (
+    Adjudication,
+    Decision,
+    EligibilityItem,
+    EntryStatus,
+    FlagReason,
+    ImageExclusion,
+    ImageFlag,
+    Notice,
+    Outline,
+    OutlineKind,
+    Prefill,
+    QueueEntry,
+    RejectReason,
+    Review,
+    ReviewStatus,
+)
 
-__all__ = ["CheckResult", "CheckThreshold", "ImageFingerprint", "Verdict"]
+__all__ = [
+    "Adjudication",
+    "CheckResult",
+    "CheckThreshold",
+    "Decision",
+    "EligibilityItem",
+    "EntryStatus",
+    "FlagReason",
+    "ImageExclusion",
+    "ImageFingerprint",
+    "ImageFlag",
+    "Notice",
+    "Outline",
+    "OutlineKind",
+    "Prefill",
+    "QueueEntry",
+    "RejectReason",
+    "Review",
+    "ReviewStatus",
+    "Verdict",
+]

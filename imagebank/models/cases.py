@@ -257,6 +257,10 @@ class CaseEvent(models.Model):
         IMAGE_ADDED = "image_added", _("Image added")
         IMAGE_REMOVED = "image_removed", _("Image removed")
         IMAGES_ARRANGED = "images_arranged", _("Image steps or order changed")
+        # Written by the review app above the core (claims, flags, outlines, decisions,
+        # adjudication); `changes["action"]` says which. Blinded: shown only to curators and to
+        # the event's actor (imagebank.views.case_page).
+        REVIEW = "review", _("Review activity")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
