@@ -8,12 +8,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access_requests.roles import ACCESS_COMMITTEE, RESEARCHER
 from curation.roles import REVIEWER
+from curation.services import notices
 from imagebank import selectors
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case
@@ -97,10 +99,26 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
 
 
+def _mark_notices_read(request: HttpRequest) -> HttpResponse:
+    """ "Mark as read": `notice` is one of the user's notices (its id) or "all"; only the user's
+    own notices are touched (curation.services.notices.mark_read filters on the user)."""
+    value = request.POST.get("notice", "")
+    if value == "all":
+        notices.mark_read(request.user)
+    elif value.isdigit() and len(value) < 19:
+        notices.mark_read(request.user, [int(value)])
+    else:
+        return HttpResponseBadRequest(_("notice: give a notice's number or “all”."))
+    return redirect("portal:dashboard")
+
+
 @login_required
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Permission: login; each section reads through permission-filtered selectors."""
+    """Permission: login; each section reads through permission-filtered selectors. A POST marks
+    the user's own notices read."""
+    if request.method == "POST":
+        return _mark_notices_read(request)
     user = request.user
     roles = user_roles(user)
     is_curator = CURATOR in roles or user.is_superuser
@@ -112,4 +130,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "researcher": RESEARCHER in roles,
     }
     context["has_any_role"] = any(context.values())
+    # The user's own notices of the review (a case returned, accepted, rejected; an adjudication
+    # waiting), whatever their role.
+    context["notices"] = notices.unread_notices(user)
     return render(request, "portal/dashboard.html", context)
