@@ -36,3 +36,4 @@ class CurationConfig(AppConfig):
 
         hooks.register_case_panel(case_checks.case_checks_panel)
         register_audited_read("curation:check-overlay", files.OVERLAY_READ)
+        import_module("curation.views.review_outlines").register()  # outlines panel, audited reads
