@@ -370,6 +370,23 @@ INGEST_HEARTBEAT_SECONDS = env.int("INGEST_HEARTBEAT_SECONDS", default=30)
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
 # A submitted case whose checks have not started or finished after this is sent to them again.
 CHECKS_REQUEUE_AFTER_SECONDS = env.int("CHECKS_REQUEUE_AFTER_SECONDS", default=1800)
+# The expert review queue (curation.services.reviews; docs/review.md, "The queue, claims and
+# consensus"): a reviewer's claim on a case lasts REVIEW_CLAIM_MINUTES, after which the case goes
+# back to the queue; each case needs REVIEWS_REQUIRED independent reviews. REVIEW_AGREEMENT says
+# what "the reviews agree" means: the decision and each label, "exact" or {"within": n} (numbers
+# at most n apart); a label neither reviewer gave an opinion on is the contributor's and agrees.
+REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
+REVIEWS_REQUIRED = env.int("REVIEWS_REQUIRED", default=2)
+REVIEW_AGREEMENT = env.json(
+    "REVIEW_AGREEMENT",
+    default={
+        "decision": "exact",
+        "transformation_zone": "exact",
+        "scj_visibility": "exact",
+        "provisional_diagnosis": "exact",
+        "swede_total": {"within": 1},
+    },
+)
 # Task failures are kept this long for the operations page (the reconciler's pass prunes them).
 TASK_FAILURE_KEEP_DAYS = env.int("TASK_FAILURE_KEEP_DAYS", default=90)
 

@@ -36,4 +36,21 @@ class CurationConfig(AppConfig):
 
         hooks.register_case_panel(case_checks.case_checks_panel)
         register_audited_read("curation:check-overlay", files.OVERLAY_READ)
+        # The review queue: a case reaching review enters it within the transition's own
+        # transaction (and leaves it when it leaves review another way); the reconciler ends
+        # claims past their expiry and enqueues cases in review that have no live entry.
+        from curation.services import reviews
+        from imagebank.reconcile import WorkKind, register_work_kind
+
+        hooks.case_transitioned.connect(
+            reviews.on_case_transitioned, dispatch_uid="curation.review_queue"
+        )
+        register_work_kind(
+            WorkKind(
+                name="review_queue",
+                label=_("Cases waiting for review, and reviewers' claims"),
+                reconcile=reviews.reconcile_queue,
+                backlog=reviews.queue_backlog,
+            )
+        )
         import_module("curation.views.review_outlines").register()  # outlines panel, audited reads

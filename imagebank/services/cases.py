@@ -126,6 +126,14 @@ def _record(case: Case, actor, kind: str, **details) -> CaseEvent:
     return CaseEvent.objects.create(case=case, actor=actor, kind=kind, **details)
 
 
+def record_event(
+    case: Case, actor, kind: str, *, reason: str = "", changes: dict | None = None
+) -> CaseEvent:
+    """Write one entry of the case's history for an app above the core (curation writes its
+    review activity, kind "review", with changes["action"] saying what happened)."""
+    return _record(case, actor, kind, reason=reason, changes=changes or {})
+
+
 def subject_for(site: Site, local_patient_id: str) -> Subject:
     """The site's subject behind the local patient ID, created with a fresh random display code
     (unique within the site) the first time the ID is seen."""
