@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from curation.checks import defaults
 from curation.models import (
@@ -153,7 +153,7 @@ class OutlineAdmin(CuratorReadOnlyAdmin):
     search_fields = ("=image__id", "=review__case__id")
     list_select_related = ("image", "review")
 
-    @admin.display(description=_lazy("points"))
+    @admin.display(description=gettext_lazy("points"))
     def point_count(self, outline: Outline) -> int:
         return len(outline.points) if isinstance(outline.points, list) else 0
 
