@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from curation.views import check_pages, eligibility_pages, files, review_outlines
+from curation.views import check_pages, eligibility_pages, files, review_outlines, review_pages
 
 app_name = "curation"
 
@@ -19,6 +19,25 @@ urlpatterns = [
         name="threshold-remove",
     ),
     path("curation/flags/", check_pages.flags_page, name="flags"),
+    # The reviewer's queue page and review screen, and the form posts that act on a review
+    # (curation.views.review_pages).
+    path("review/", review_pages.review_queue, name="review-queue"),
+    path("review/next/", review_pages.review_next, name="review-next"),
+    path("review/<int:pk>/", review_pages.review_screen, name="review-screen"),
+    path("review/<int:pk>/release/", review_pages.review_release, name="review-release"),
+    path("review/<int:pk>/decide/", review_pages.review_decide, name="review-decide"),
+    path("review/<int:pk>/flags/", review_pages.review_flag, name="review-flag"),
+    path(
+        "review/<int:pk>/flags/<int:flag>/remove/",
+        review_pages.review_flag_remove,
+        name="review-flag-remove",
+    ),
+    path("review/<int:pk>/outlines/", review_pages.review_outline, name="review-outline"),
+    path(
+        "review/<int:pk>/outlines/<int:outline>/remove/",
+        review_pages.review_outline_remove,
+        name="review-outline-remove",
+    ),
     # The curators' eligibility checklist (curation.views.eligibility_pages).
     path(
         "curation/eligibility/",

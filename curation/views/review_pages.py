@@ -1,0 +1,577 @@
+"""The reviewer's pages: the queue page (GET /review/: the reviewer's current claim, how many
+cases wait for them, "Next case") and the review screen (GET /review/<review>/), with the form
+posts that act on the review: flags, outlines, release and the decision.
+
+Every action is a plain form post with its CSRF token, answered by a redirect back to the screen
+(the image's anchor) with a message; review_screen.js only adds zoom, pan, drawing and
+shortcuts on top, and keeps the decision's unsent answers across those reloads. The writes go
+through curation.services.reviews, the reads through curation.review_selectors: a reviewer reads
+only their own review (own_review: 404 for anyone else's), never another reviewer's flags,
+outlines or verdict (blinded), and only the holder of a live claim may act (an expired or
+released claim, or a submitted review, is shown with what happened, without its forms).
+
+Permission: the queue page and "Next case" are for reviewers (review_selectors.can_review, 403
+otherwise); the screen and its posts for the review's own reviewer.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from curation import eligibility, review_selectors, selectors
+from curation.models import (
+    Decision,
+    EntryStatus,
+    FlagReason,
+    OutlineKind,
+    RejectReason,
+    Review,
+    ReviewStatus,
+)
+from curation.services import reviews as review_services
+from curation.views.case_checks import _result_row
+from curation.views.review_outlines import svg_points
+from imagebank import vocabularies as vocab
+from imagebank.models import Case, Image, ProcessingStatus
+from imagebank.views.case_page import image_url, metadata_groups
+
+# The clinical labels a reviewer may give an opinion on (Review.label_opinions), with their
+# vocabularies; the case keeps the contributor's values.
+LABEL_FIELDS = {
+    "transformation_zone": vocab.TRANSFORMATION_ZONE,
+    "scj_visibility": vocab.SCJ_VISIBILITY,
+    "provisional_diagnosis": vocab.PROVISIONAL_DIAGNOSIS,
+    **vocab.SWEDE_COMPONENTS,
+}
+# Longest outline a form may carry (the points are checked again by the service).
+MAX_POINTS_JSON = 100_000
+YES, NO = "yes", "no"
+
+
+def _require_reviewer(user) -> None:
+    if not review_selectors.can_review(user):
+        raise PermissionDenied(_("The review queue is for reviewers."))
+
+
+def screen_url(review: Review, anchor: str = "") -> str:
+    url = reverse("curation:review-screen", args=[review.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def claim_state(review: Review, now=None) -> str:
+    """held (the reviewer may act), submitted, released, expired, or closed (the case left the
+    queue some other way)."""
+    now = now or timezone.now()
+    if review.status == ReviewStatus.SUBMITTED:
+        return "submitted"
+    if review.status == ReviewStatus.RELEASED:
+        return "released"
+    if review.status == ReviewStatus.EXPIRED or review.claim_expires <= now:
+        return "expired"
+    if review.entry.status != EntryStatus.WAITING:
+        return "closed"
+    return "held"
+
+
+# --- the queue page ----------------------------------------------------------------------------
+
+RECENT_REVIEWS = 10
+
+
+@login_required
+@require_safe
+def review_queue(request: HttpRequest) -> HttpResponse:
+    _require_reviewer(request.user)
+    recent = [
+        review
+        for review in review_selectors.own_reviews(request.user).filter(
+            status=ReviewStatus.SUBMITTED
+        )[:RECENT_REVIEWS]
+    ]
+    return render(
+        request,
+        "curation/review_queue.html",
+        {
+            "claim": review_selectors.current_claim(request.user),
+            "available": review_selectors.available_count(request.user),
+            "recent": recent,
+        },
+    )
+
+
+def _next_case(request: HttpRequest) -> HttpResponseRedirect:
+    """The reviewer's current claim, else a newly claimed case, else the queue with a message."""
+    claim = review_selectors.current_claim(request.user)
+    if claim is not None:
+        return redirect(screen_url(claim))
+    review = review_services.claim_next(request.user)
+    if review is None:
+        messages.info(request, _("No case is waiting for you now. Come back later."))
+        return redirect("curation:review-queue")
+    return redirect(screen_url(review))
+
+
+@login_required
+@require_POST
+def review_next(request: HttpRequest) -> HttpResponse:
+    _require_reviewer(request.user)
+    return _next_case(request)
+
+
+# --- the review screen -------------------------------------------------------------------------
+
+
+@dataclass
+class ScreenImage:
+    image: Image
+    position: int
+    step_label: str
+    preview_url: str
+    original_url: str
+    results: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    outlines: list = field(default_factory=list)
+    excluded: bool = False
+
+    @property
+    def overlays(self) -> list:
+        return [row for row in self.results if row.overlay_url]
+
+    @property
+    def flagged(self) -> int:
+        return sum(row.result.verdict in selectors.FLAGGED for row in self.results)
+
+    @property
+    def drawable(self) -> bool:
+        return bool(self.preview_url and self.image.width and self.image.height)
+
+
+class DecisionForm(forms.Form):
+    """The decision with the checklist's answers, the label opinions and the images to exclude.
+    Its fields are named after the checklist's items and the case's images."""
+
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    reasons = forms.MultipleChoiceField(choices=RejectReason.choices, required=False)
+    message = forms.CharField(required=False, max_length=5000)
+    then_next = forms.BooleanField(required=False)
+
+    def __init__(self, *args, checklist: list[dict], images: list[Image], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.checklist = checklist
+        for item in checklist:
+            self.fields[f"eligibility_{item['code']}"] = forms.ChoiceField(
+                label=item["label"], choices=[(YES, _("Yes")), (NO, _("No"))], required=False
+            )
+        for name, vocabulary in LABEL_FIELDS.items():
+            self.fields[f"label_{name}"] = forms.ChoiceField(
+                label=capfirst(Case._meta.get_field(name).verbose_name),
+                choices=[("", "")] + list(vocabulary.choices),
+                required=False,
+            )
+        self.fields["excluded_images"] = forms.TypedMultipleChoiceField(
+            choices=[(str(image.pk), str(image.pk)) for image in images],
+            coerce=int,
+            required=False,
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == Decision.ACCEPT:
+            for item in self.checklist:
+                name = f"eligibility_{item['code']}"
+                if name in self.fields and not data.get(name):
+                    self.add_error(name, _("Answer this item to accept the case."))
+        if data.get("decision") == Decision.RETURN and not (data.get("message") or "").strip():
+            self.add_error("message", _("Say what the contributor should change."))
+        return data
+
+    def answers(self) -> dict[str, bool]:
+        return {
+            item["code"]: self.cleaned_data[f"eligibility_{item['code']}"] == YES
+            for item in self.checklist
+            if self.cleaned_data.get(f"eligibility_{item['code']}")
+        }
+
+    def label_opinions(self) -> dict:
+        """The labels the reviewer chose (a correction or a confirmation); the service works out
+        the Swede total from the components."""
+        return {
+            name: self.cleaned_data[f"label_{name}"]
+            for name in LABEL_FIELDS
+            if self.cleaned_data.get(f"label_{name}")
+        }
+
+
+def _decision_form(review: Review, images: list[Image], data=None) -> DecisionForm:
+    return DecisionForm(data, checklist=eligibility.checklist(review.case), images=images)
+
+
+def _label_rows(form: DecisionForm, case: Case, opinions: dict) -> list[dict]:
+    rows = []
+    for name, vocabulary in LABEL_FIELDS.items():
+        bound = form[f"label_{name}"]
+        value = bound.value() if form.is_bound else opinions.get(name, "")
+        rows.append(
+            {
+                "name": name,
+                "field": bound,
+                "label": bound.label,
+                "recorded": vocabulary.label(getattr(case, name)) or "",
+                "value": value or "",
+                "choices": list(vocabulary.choices),
+                "opinion_label": vocabulary.label(opinions.get(name)),
+            }
+        )
+    return rows
+
+
+def _checklist_rows(form: DecisionForm, answers: dict) -> list[dict]:
+    rows = []
+    for item in form.checklist:
+        bound = form[f"eligibility_{item['code']}"]
+        if form.is_bound:
+            value = bound.value() or ""
+        else:
+            given = answers.get(item["code"])
+            value = "" if given is None else (YES if given else NO)
+        rows.append({**item, "field": bound, "value": value})
+    return rows
+
+
+def _screen_images(
+    request: HttpRequest, review: Review, case_images: list[Image], excluded: set[int]
+) -> list[ScreenImage]:
+    case = review.case
+    images = {
+        image.pk: ScreenImage(
+            image=image,
+            position=position,
+            step_label=vocab.EXAMINATION_STEP.label(image.step),
+            preview_url=image_url(image, "preview")
+            if image.processing_status == ProcessingStatus.DONE and image.preview
+            else "",
+            original_url=image_url(image, "original"),
+            excluded=image.pk in excluded,
+        )
+        for position, image in enumerate(case_images)
+    }
+    for result in selectors.case_results(request.user, case):
+        if result.image_id in images:
+            images[result.image_id].results.append(_result_row(result))
+    for flag in review_selectors.own_flags(review):
+        if flag.image_id in images:
+            images[flag.image_id].flags.append(
+                {
+                    "flag": flag,
+                    "reason_label": flag.get_reason_display(),
+                    "step_label": vocab.EXAMINATION_STEP.label(flag.correct_step),
+                }
+            )
+    for outline in review_selectors.own_outlines(review):
+        if outline.image_id in images:
+            images[outline.image_id].outlines.append(
+                {
+                    "outline": outline,
+                    "kind_label": outline.get_kind_display(),
+                    "points": svg_points(outline.points),
+                }
+            )
+    return list(images.values())
+
+
+def _screen(
+    request: HttpRequest, review: Review, form: DecisionForm | None = None, status: int = 200
+) -> HttpResponse:
+    case = review.case
+    state = claim_state(review)
+    # In step order (before acetic acid, after acetic acid, green filter, Lugol's iodine…), the
+    # contributor's order within a step.
+    case_images = sorted(
+        case.images.all(),
+        key=lambda image: (
+            vocab.STEP_ORDER.get(image.step, len(vocab.STEP_ORDER)),
+            image.display_order,
+        ),
+    )
+    if form is None:
+        form = _decision_form(review, case_images)
+    if form.is_bound:
+        excluded = {int(pk) for pk in form["excluded_images"].value() or [] if str(pk).isdigit()}
+    else:
+        excluded = {pk for pk in review.excluded_images or [] if isinstance(pk, int)}
+    opinions = review.label_opinions or {}
+    checked_reasons = set(form["reasons"].value() or []) if form.is_bound else set(review.reasons)
+    context = {
+        "review": review,
+        "case": case,
+        "state": state,
+        "held": state == "held",
+        "images": _screen_images(request, review, case_images, excluded),
+        "metadata": metadata_groups(case),
+        "form": form,
+        "checklist": _checklist_rows(form, review.eligibility or {}),
+        "labels": _label_rows(form, case, opinions),
+        "decisions": list(Decision.choices),
+        "decision_value": form["decision"].value() if form.is_bound else review.decision,
+        "decision_label": review.get_decision_display() if review.decision else "",
+        "reasons": [
+            {"value": value, "label": label, "checked": value in checked_reasons}
+            for value, label in RejectReason.choices
+        ],
+        "reason_labels": [
+            RejectReason(code).label for code in review.reasons if code in RejectReason.values
+        ],
+        "message_value": form["message"].value() if form.is_bound else review.message,
+        "then_next": form["then_next"].value() if form.is_bound else True,
+        "flag_reasons": list(FlagReason.choices),
+        "wrong_step": FlagReason.WRONG_STEP,
+        "steps": list(vocab.EXAMINATION_STEP.choices),
+        "outline_kinds": list(OutlineKind.choices),
+        "non_field_errors": form.non_field_errors() if form.is_bound else [],
+    }
+    return render(request, "curation/review_screen.html", context, status=status)
+
+
+def _own_review(request: HttpRequest, pk: int) -> Review:
+    review = review_selectors.own_review(request.user, pk)
+    if review is None:
+        raise Http404("No such review.")
+    return review
+
+
+@login_required
+@require_safe
+def review_screen(request: HttpRequest, pk: int) -> HttpResponse:
+    return _screen(request, _own_review(request, pk))
+
+
+# --- the actions ------------------------------------------------------------------------------
+
+
+STATE_MESSAGES = {
+    "submitted": gettext_lazy("You have already submitted this review."),
+    "released": gettext_lazy("You gave this case back: it is no longer yours to review."),
+    "expired": gettext_lazy(
+        "Your claim on this case expired and it went back to the queue. Ask for the next case."
+    ),
+    "closed": gettext_lazy("This case has left the review queue."),
+}
+
+
+def _held_review(request: HttpRequest, pk: int) -> tuple[Review, HttpResponse | None]:
+    """The user's review and None when they hold its live claim; else the review and the
+    redirect that says why they may not act."""
+    review = _own_review(request, pk)
+    state = claim_state(review)
+    if state != "held":
+        messages.error(request, STATE_MESSAGES[state])
+        return review, redirect(screen_url(review))
+    return review, None
+
+
+def _error_text(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return " ".join(
+            f"{name}: {' '.join(str(m) for m in messages_)}"
+            if name not in ("__all__", "")
+            else " ".join(str(m) for m in messages_)
+            for name, messages_ in error.message_dict.items()
+        )
+    return " ".join(str(m) for m in error.messages)
+
+
+def _case_image(review: Review, value) -> Image | None:
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return Image.objects.filter(case=review.case_id, pk=pk).first()
+
+
+def _act(request: HttpRequest, review: Review, anchor: str, action, done: str) -> HttpResponse:
+    """Run a service call; a message either way, and back to the screen."""
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    except PermissionDenied as error:
+        messages.error(request, str(error) or _("You may not do that on this review."))
+    else:
+        messages.success(request, done)
+    return redirect(screen_url(review, anchor))
+
+
+@login_required
+@require_POST
+def review_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    image = _case_image(review, request.POST.get("image"))
+    if image is None:
+        messages.error(request, _("image: choose an image of this case."))
+        return redirect(screen_url(review))
+    reason = request.POST.get("reason", "")
+    correct_step = request.POST.get("correct_step", "") if reason == FlagReason.WRONG_STEP else ""
+    return _act(
+        request,
+        review,
+        f"image-{image.pk}",
+        lambda: review_services.add_flag(
+            review,
+            image=image,
+            reason=reason,
+            correct_step=correct_step,
+            note=request.POST.get("note", "")[:500],
+            actor=request.user,
+        ),
+        _("Flag added to image %(n)s.") % {"n": image.display_order},
+    )
+
+
+@login_required
+@require_POST
+def review_flag_remove(request: HttpRequest, pk: int, flag: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    image_id = review_selectors.own_flags(review).filter(pk=flag).values_list("image", flat=True)
+    anchor = f"image-{image_id[0]}" if image_id else ""
+    return _act(
+        request,
+        review,
+        anchor,
+        lambda: review_services.remove_flag(review, flag_id=flag, actor=request.user),
+        _("Flag removed."),
+    )
+
+
+def _points(value: str):
+    if not value or len(value) > MAX_POINTS_JSON:
+        raise ValidationError({"points": _("Draw the outline on the image first.")})
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise ValidationError(
+            {"points": _("The outline's points are not a list of [x, y].")}
+        ) from error
+
+
+@login_required
+@require_POST
+def review_outline(request: HttpRequest, pk: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    image = _case_image(review, request.POST.get("image"))
+    if image is None:
+        messages.error(request, _("image: choose an image of this case."))
+        return redirect(screen_url(review))
+
+    def add() -> None:
+        review_services.add_outline(
+            review,
+            image=image,
+            kind=request.POST.get("kind", ""),
+            points=_points(request.POST.get("points", "")),
+            actor=request.user,
+        )
+
+    return _act(
+        request,
+        review,
+        f"image-{image.pk}",
+        add,
+        _("Outline saved on image %(n)s.") % {"n": image.display_order},
+    )
+
+
+@login_required
+@require_POST
+def review_outline_remove(request: HttpRequest, pk: int, outline: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    image_id = (
+        review_selectors.own_outlines(review).filter(pk=outline).values_list("image", flat=True)
+    )
+    anchor = f"image-{image_id[0]}" if image_id else ""
+    return _act(
+        request,
+        review,
+        anchor,
+        lambda: review_services.remove_outline(review, outline_id=outline, actor=request.user),
+        _("Outline removed."),
+    )
+
+
+@login_required
+@require_POST
+def review_release(request: HttpRequest, pk: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    try:
+        review_services.release(review, actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, str(error))
+        return redirect(screen_url(review))
+    messages.success(
+        request, _("You gave case %(case)s back to the queue.") % {"case": review.case_id}
+    )
+    return redirect("curation:review-queue")
+
+
+@login_required
+@require_POST
+def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    review, refused = _held_review(request, pk)
+    if refused:
+        return refused
+    form = _decision_form(review, list(review.case.images.all()), request.POST)
+    if not form.is_valid():
+        return _screen(request, review, form, status=400)
+    data = form.cleaned_data
+    try:
+        review_services.decide(
+            review,
+            decision=data["decision"],
+            reasons=data["reasons"] if data["decision"] != Decision.ACCEPT else (),
+            message=data["message"].strip(),
+            eligibility=form.answers(),
+            label_opinions=form.label_opinions(),
+            excluded_images=data["excluded_images"],
+            actor=request.user,
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.message_dict.items():
+                target = name if name in form.fields else None
+                for message in errors:
+                    form.add_error(target, message if target else f"{name}: {message}")
+        else:
+            form.add_error(None, error)
+        return _screen(request, review, form, status=400)
+    except PermissionDenied as error:
+        messages.error(request, str(error) or _("You may not decide this review."))
+        return redirect(screen_url(review))
+    messages.success(
+        request,
+        _("Your review of case %(case)s is submitted: %(decision)s.")
+        % {"case": review.case_id, "decision": Decision(data["decision"]).label},
+    )
+    if data["then_next"]:
+        return _next_case(request)
+    return redirect("curation:review-queue")
