@@ -306,3 +306,26 @@ def test_a_refused_password_creates_nothing_even_with_valid_sites(password_file)
         password_file("1"),
     )
     assert not EmailAddress.objects.exists()
+
+
+def test_the_queue_never_hands_a_reviewer_made_with_a_site_that_sites_cases():
+    from django.utils import timezone
+
+    from curation.models import QueueEntry
+    from curation.services.reviews import claim_next
+    from imagebank.lifecycle import CaseState
+    from imagebank.models import Case
+    from tests.factories import make_case
+
+    kisumu, nairobi = make_site("kisumu"), make_site("nairobi")
+    create_user("reviewer@example.org", "--role", "reviewer", "--site", "kisumu")
+    reviewer = User.objects.get(email="reviewer@example.org")
+    own, other = make_case(site=kisumu), make_case(site=nairobi)
+    now = timezone.now()
+    Case.objects.filter(pk__in=[own.pk, other.pk]).update(
+        state=CaseState.IN_REVIEW, submitted_at=now
+    )
+    QueueEntry.objects.create(case=own, entered_at=now - timezone.timedelta(days=1))
+    QueueEntry.objects.create(case=other, entered_at=now)
+    review = claim_next(reviewer)
+    assert review is not None and review.case_id == other.pk
