@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from curation.views import check_pages, eligibility_pages, files, review_outlines, review_pages
+from curation.views import (
+    adjudication_pages,
+    check_pages,
+    eligibility_pages,
+    files,
+    review_dashboard,
+    review_outlines,
+    review_pages,
+)
 
 app_name = "curation"
 
@@ -38,6 +46,19 @@ urlpatterns = [
         review_pages.review_outline_remove,
         name="review-outline-remove",
     ),
+    # The curators' adjudication list and page, and the review dashboard
+    # (curation.views.adjudication_pages, curation.views.review_dashboard).
+    path(
+        "curation/adjudication/",
+        adjudication_pages.adjudication_list,
+        name="adjudication-list",
+    ),
+    path(
+        "curation/adjudication/<int:pk>/",
+        adjudication_pages.adjudication_page,
+        name="adjudication",
+    ),
+    path("curation/reviews/", review_dashboard.review_dashboard, name="review-dashboard"),
     # The curators' eligibility checklist (curation.views.eligibility_pages).
     path(
         "curation/eligibility/",
