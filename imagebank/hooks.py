@@ -4,6 +4,9 @@
 `case_transitioned` is sent after every lifecycle transition is saved.
 `case_panels` is a registry: apps above the core add sections to the case page (curation shows
 the automated checks' results there).
+`event_describers` is a registry: an app above the core says how the case history reads the
+events it writes (curation: the review events; the case page shows those only to users who read
+every case and to the event's actor).
 """
 
 from collections.abc import Callable
@@ -84,3 +87,33 @@ def suggest_step(data: bytes, step: str) -> str | None:
         if suggested and suggested != step:
             return suggested
     return None
+
+
+_event_describers: dict[str, Callable] = {}
+
+
+def register_event_describer(kind: str, describe: Callable) -> Callable:
+    """Register `describe(event) -> list[str]` for the case events of `kind` an app above the core
+    writes (curation: kind "review"): the lines the case history shows under the event's title
+    instead of the names in `changes`. One describer per kind; the last registered wins."""
+    _event_describers[str(kind)] = describe
+    return describe
+
+
+def unregister_event_describer(kind: str) -> None:
+    _event_describers.pop(str(kind), None)
+
+
+def describe_event(event) -> list[str] | None:
+    """The registered describer's lines for `event`, or None where no describer is registered
+    (or it failed: the history still shows the event, with the core's own description)."""
+    import logging
+
+    describe = _event_describers.get(event.kind)
+    if describe is None:
+        return None
+    try:
+        return [str(line) for line in describe(event)]
+    except Exception:
+        logging.getLogger(__name__).exception("event describer for %s failed", event.kind)
+        return None

@@ -17,6 +17,7 @@ from imagebank.forms import FIELDSETS, ImageArrangementForm, ImageUploadForm
 from imagebank.lifecycle import CaseState
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, Image, ProcessingStatus
 from imagebank.permissions import can_edit_case, can_see_file_names
+from imagebank.roles import reads_all_cases
 
 # The case's own fields (not the reverse relations such as "images"), named in edit events.
 _CASE_FIELD_NAMES = frozenset(f.name for f in Case._meta.get_fields() if not f.is_relation)
@@ -94,11 +95,27 @@ def _arrangement_changes(changes: dict) -> list[str]:
     return lines
 
 
-def _event_rows(case: Case) -> list[dict[str, Any]]:
+def _shows_event(event: CaseEvent, user, sees_review_work: bool) -> bool:
+    """Review events (claims, flags, outlines, verdicts, adjudication) are blinded: shown only to
+    users who read every case (curators) and to the event's own actor. Everyone else, the
+    contributor included, sees the case's transitions, whose reason carries the return message."""
+    if event.kind != CaseEvent.Kind.REVIEW:
+        return True
+    return sees_review_work or (event.actor_id is not None and event.actor_id == user.pk)
+
+
+def _event_rows(case: Case, user) -> list[dict[str, Any]]:
     rows = []
+    sees_review_work = reads_all_cases(user)
     for event in case.events.all():
+        if not _shows_event(event, user, sees_review_work):
+            continue
         changes = event.changes or {}
-        if event.kind in (CaseEvent.Kind.IMAGE_ADDED, CaseEvent.Kind.IMAGE_REMOVED):
+        # An app above the core describes the events it writes (hooks.register_event_describer).
+        described = hooks.describe_event(event)
+        if described is not None:
+            changed = described
+        elif event.kind in (CaseEvent.Kind.IMAGE_ADDED, CaseEvent.Kind.IMAGE_REMOVED):
             step = changes.get("step", "")
             order = changes.get("order", "")
             changed = [f"#{order} {vocab.EXAMINATION_STEP.label(step)}"]
@@ -179,7 +196,7 @@ def render_case(
         "groups": metadata_groups(case),
         "images": images,
         "processing": processing,
-        "events": _event_rows(case),
+        "events": _event_rows(case, request.user),
         "can_edit": can_edit,
         "show_file_names": can_see_file_names(request.user, case),
         "upload_form": upload_form or (ImageUploadForm() if can_edit else None),
