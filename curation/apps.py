@@ -54,3 +54,4 @@ class CurationConfig(AppConfig):
             )
         )
         import_module("curation.views.review_outlines").register()  # outlines panel, audited reads
+        import_module("curation.views.review_panels").register()  # outcome panel, history, audit
