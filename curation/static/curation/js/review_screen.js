@@ -71,7 +71,10 @@
     bind("[data-zoom-reset]", function () { self.reset(); });
     this.fullButton = bind("[data-full-resolution]", function () { self.toggleFull(); });
 
+    // The wheel zooms an image that has the focus (clicked, or reached with Tab), one already
+    // zoomed in, or any with Ctrl held; elsewhere it scrolls the page as usual.
     this.box.addEventListener("wheel", function (event) {
+      if (!(event.ctrlKey || event.metaKey || self.scale > 1 || document.activeElement === self.box)) return;
       event.preventDefault();
       var rect = self.box.getBoundingClientRect();
       var factor = Math.exp(-event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.0015));
