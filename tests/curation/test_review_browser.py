@@ -199,7 +199,8 @@ def test_two_reviewers_flag_outline_and_accept_a_case(live_server, browser_page)
     page.keyboard.press("a")
     assert page.get_by_label("Accept").is_checked()
     answer_checklist(page)
-    page.locator("body").click(position={"x": 2, "y": 2})
+    # The focus is on a radio button of the checklist: the shortcuts still work there.
+    assert page.evaluate("() => document.activeElement.type") == "radio"
     page.keyboard.press("n")
     page.wait_for_url(re.compile(r"/review/$"))
     review.refresh_from_db()
@@ -244,3 +245,16 @@ def test_the_review_screen_fits_a_phone(live_server, browser_page):
     page.wait_for_url(re.compile(r"/review/\d+/$"))
     assert_fits_phone(page)
     screenshot(page, "review-screen-390")
+    # Every field has a label; every button a name.
+    unlabelled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter((el) => el.type !== 'hidden')
+            .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
+    nameless = page.evaluate(
+        """() => Array.from(document.querySelectorAll('button'))
+            .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim()))
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
+    assert unlabelled == [] and nameless == [], (unlabelled, nameless)

@@ -16,9 +16,14 @@
   var MAX_SCALE = 16;
   var DRAG_THRESHOLD = 4; // pixels a press moves before it is a drag, not a click
 
+  // A field that takes typed text (or letters, as a select does); radio buttons, checkboxes and
+  // buttons do not, so the shortcuts still work after answering the checklist.
+  var NOT_TYPED = ["radio", "checkbox", "button", "submit", "reset", "range", "color", "file"];
   function typing(target) {
     if (!target || !target.closest) return false;
-    return !!target.closest("input, select, textarea, [contenteditable], [contenteditable=''], [contenteditable='true']");
+    if (target.closest("select, textarea, [contenteditable]:not([contenteditable='false'])")) return true;
+    var input = target.closest("input");
+    return !!input && NOT_TYPED.indexOf(input.type) === -1;
   }
 
   function format(template, n) {
@@ -469,6 +474,8 @@
       }
     }
     if (typing(event.target)) return;
+    // Arrows move between radio buttons: there they keep their own meaning.
+    if (event.key.indexOf("Arrow") === 0 && event.target.closest && event.target.closest("input")) return;
     var viewer = viewers[current];
     switch (event.key) {
       case "j":
