@@ -22,8 +22,11 @@ Agreement (docs/review.md, "The curator's dashboard"):
   replacement (drawn as a multinomial over the table's cells, which is the same distribution),
   seeded with SEED so that the same table always gives the same interval; scikit-learn computes
   each resample's kappa; resamples where kappa is undefined (every pair in one category) are left
-  out. Bootstrapping costs about RESAMPLES calls of scikit-learn per label, so an interval is
-  cached under its table (content-addressed: a table that did not change is not recomputed).
+  out. Bootstrapping costs about RESAMPLES calls of scikit-learn per label (seconds), so an
+  interval is cached under its table (a table that did not change is never recomputed), and a
+  label's latest interval stands while its number of pairs stays within REFRESH_SHARE (at least
+  REFRESH_PAIRS pairs) of the pairs it was computed on; `interval_pairs` says which. Kappa itself
+  is always computed on the current pairs.
 - `agreement` also gives the share of pairs that agree under the label's rule (REVIEW_AGREEMENT).
 """
 
@@ -61,6 +64,9 @@ SEED = 20261201
 WEEKS = 8
 INTERVAL_CACHE_SECONDS = 30 * 24 * 3600
 STATS_CACHE_SECONDS = 24 * 3600
+# A label's interval is computed again once its pairs changed by this share (or this many).
+REFRESH_SHARE = 0.05
+REFRESH_PAIRS = 10
 
 SUBMITTED = Q(status=ReviewStatus.SUBMITTED)
 
@@ -320,6 +326,7 @@ class Agreement:
     agreeing: float | None  # share of pairs that agree under the label's rule
     weights: str  # "" (unweighted) or "linear"
     resamples: int  # bootstrap resamples where kappa was defined
+    interval_pairs: int = 0  # the pairs the interval was computed on (see _cached_interval)
     table: list[tuple[Any, Any, int]] = field(default_factory=list)
 
 
@@ -437,17 +444,32 @@ def bootstrap_interval(
     return float(low), float(high), len(kappas)
 
 
+def _interval_key(label: str, weights: str | None, table=None) -> str:
+    parts = [label, weights, RESAMPLES, SEED] + ([table] if table is not None else [])
+    digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+    return f"curation:kappa-interval:{'table' if table is not None else 'latest'}:{digest}"
+
+
 def _cached_interval(label: str, table, weights: str | None) -> tuple:
-    digest = hashlib.sha256(
-        json.dumps([label, weights, RESAMPLES, SEED, table], default=str).encode()
-    ).hexdigest()
-    key = f"curation:kappa-interval:{digest}"
-    known = cache.get(key)
+    """(low, high, resamples, pairs the interval was computed on). The interval of this very
+    table if it was computed before; else the label's latest interval while its number of pairs
+    is within REFRESH_SHARE (at least REFRESH_PAIRS) of this one's (a bootstrap costs about
+    RESAMPLES calls of scikit-learn, too many to repeat for every new pair); else computed now."""
+    pairs = sum(n for _a, _b, n in table)
+    exact_key = _interval_key(label, weights, table)
+    known = cache.get(exact_key)
     if known is not None:
-        return tuple(known)
+        return (*known, pairs)
+    latest_key = _interval_key(label, weights)
+    latest = cache.get(latest_key)
+    if latest is not None and abs(pairs - latest["pairs"]) <= max(
+        REFRESH_PAIRS, REFRESH_SHARE * latest["pairs"]
+    ):
+        return (*latest["interval"], latest["pairs"])
     interval = bootstrap_interval(table, weights=weights)
-    cache.set(key, list(interval), INTERVAL_CACHE_SECONDS)
-    return interval
+    cache.set(exact_key, list(interval), INTERVAL_CACHE_SECONDS)
+    cache.set(latest_key, {"pairs": pairs, "interval": list(interval)}, INTERVAL_CACHE_SECONDS)
+    return (*interval, pairs)
 
 
 def agreement(rules: dict | None = None) -> list[Agreement]:
@@ -463,9 +485,9 @@ def agreement(rules: dict | None = None) -> list[Agreement]:
         pairs = sum(n for _a, _b, n in table)
         kappa = kappa_of_table(table, weights=weights)
         low = high = None
-        used = 0
+        used = interval_pairs = 0
         if kappa is not None:
-            low, high, used = _cached_interval(label, table, weights)
+            low, high, used, interval_pairs = _cached_interval(label, table, weights)
         agreeing = (
             sum(n for a, b, n in table if consensus.values_agree(rule, a, b)) / pairs
             if pairs
@@ -482,6 +504,7 @@ def agreement(rules: dict | None = None) -> list[Agreement]:
                 agreeing=agreeing,
                 weights=weights or "",
                 resamples=used,
+                interval_pairs=interval_pairs,
                 table=table,
             )
         )

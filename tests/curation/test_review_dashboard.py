@@ -427,3 +427,28 @@ def test_the_page_shows_the_figures_and_draws_its_charts(random_pairs):
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
     assert "<svg" in main and "<script" not in main
     assert 'data-queue-waiting="0"' in page
+
+
+def test_a_few_new_pairs_keep_the_latest_interval_many_recompute_it():
+    site = make_site()
+    contributor = make_contributor(site)
+    team = reviewers(2)
+    rng = random.Random(3)
+    for _ in range(20):
+        reviewed_case(
+            site,
+            contributor,
+            team,
+            [rng.choice(["accept", "reject"]) for _ in range(2)],
+            with_image=False,
+        )
+    first = by_label(review_stats.agreement(RULES))["decision"]
+    assert first.interval_pairs == first.pairs == 20
+    reviewed_case(site, contributor, team, ["accept", "reject"], with_image=False)
+    second = by_label(review_stats.agreement(RULES))["decision"]
+    assert second.pairs == 21 and second.interval_pairs == 20  # within REFRESH_PAIRS
+    assert (second.low, second.high) == (first.low, first.high)
+    for _ in range(review_stats.REFRESH_PAIRS):
+        reviewed_case(site, contributor, team, ["reject", "reject"], with_image=False)
+    third = by_label(review_stats.agreement(RULES))["decision"]
+    assert third.interval_pairs == third.pairs == 31
