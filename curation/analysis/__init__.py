@@ -1,6 +1,8 @@
-"""Image analysis for the automated checks: pure functions of numpy arrays (numpy and Pillow).
+"""Image analysis for the automated checks: pure functions of numpy arrays (numpy, scipy.ndimage
+and Pillow).
 
-- decode: one cheap decode at reduced resolution (JPEG draft mode) and the full size;
+- decode: one cheap decode at reduced resolution (JPEG draft mode) and the full size, and a
+  further whole-factor reduction for the colour measures;
 - colour: HSV planes, computed once and shared;
 - region: the cervix region (colour clustering and a central prior, no deep learning);
 - measures: focus, exposure, glare, blood, framing;
@@ -9,7 +11,7 @@
 """
 
 from curation.analysis.colour import HSV, hsv
-from curation.analysis.decode import Decoded, Undecodable, decode_reduced
+from curation.analysis.decode import Decoded, Undecodable, decode_reduced, reduced
 from curation.analysis.region import cervix_region
 
-__all__ = ["HSV", "Decoded", "Undecodable", "cervix_region", "decode_reduced", "hsv"]
+__all__ = ["HSV", "Decoded", "Undecodable", "cervix_region", "decode_reduced", "hsv", "reduced"]

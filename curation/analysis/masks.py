@@ -1,9 +1,15 @@
-"""Small boolean-mask helpers (4-neighbour morphology), numpy only."""
+"""Small boolean-mask helpers (4-neighbour morphology and connectivity), on scipy.ndimage."""
 
 import numpy as np
+from scipy import ndimage
+
+# The 4-neighbour cross, for connectivity.
+_CROSS = ndimage.generate_binary_structure(2, 1)
 
 
 def dilate(mask: np.ndarray, steps: int = 1) -> np.ndarray:
+    # Shifted ORs in numpy: on masks of a few hundred pixels a side, several times faster than
+    # scipy.ndimage.binary_dilation.
     out = mask
     for _ in range(steps):
         grown = out.copy()
@@ -24,18 +30,19 @@ def erode(mask: np.ndarray, steps: int = 1) -> np.ndarray:
 
 def reconstruct(seed: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The parts of `mask` connected (4-neighbours) to `seed`."""
-    current = seed & mask
-    while True:
-        grown = dilate(current) & mask
-        if np.array_equal(grown, current):
-            return current
-        current = grown
+    labels, count = ndimage.label(mask, structure=_CROSS)
+    if count == 0:
+        return np.zeros_like(mask, dtype=bool)
+    kept = np.zeros(count + 1, dtype=bool)
+    kept[np.unique(labels[seed & mask])] = True
+    kept[0] = False
+    return kept[labels]
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
-    border = np.zeros_like(mask)
-    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    return ~reconstruct(border, ~mask)
+    """`mask` with every hole (a part of the background not connected to the frame's edge)
+    filled."""
+    return ndimage.binary_fill_holes(mask, structure=_CROSS)
 
 
 def resized(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

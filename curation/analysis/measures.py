@@ -32,6 +32,10 @@ BLOOD_VALUE = (level(0.15), level(0.80))
 # the Laplacian sees detail at a fixed fraction of the frame (without it, the same scene decoded
 # at 512 instead of 400 pixels measures about 1.6 times softer).
 FOCUS_SIDE = 384
+# Left out of the focus measure, in pixels of the masks (the colour measures' size): the
+# region's rim (the cervix's outline is an edge, not detail) and the surroundings of highlights.
+FOCUS_RIM = 2
+FOCUS_HIGHLIGHT_MARGIN = 1
 
 
 def glare_mask(colour: HSV) -> np.ndarray:
@@ -75,14 +79,30 @@ def exposure(colour: HSV, region: np.ndarray, highlights: np.ndarray | None = No
     return Exposure(under=fraction(under, region), over=fraction(over, region))
 
 
+def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right), exclusive ends, of a non-empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def focus(rgb: np.ndarray, region: np.ndarray, highlights: np.ndarray | None = None) -> float:
     """Sharpness of the cervix: the root-mean-square Laplacian of the grey image inside the
     region (its rim and the highlights' edges left out), per unit of mean brightness, x 100.
     Measured at FOCUS_SIDE on the long side, so it does not depend on the decoded size; high is
-    sharp. Blur removes the fine detail the Laplacian sees, whatever the contrast."""
-    grey = Image.fromarray(rgb, "RGB").convert("L")
-    if max(grey.size) > FOCUS_SIDE:
-        ratio = FOCUS_SIDE / max(grey.size)
+    sharp. Blur removes the fine detail the Laplacian sees, whatever the contrast.
+
+    `region` and `highlights` may be smaller than `rgb` (the colour measures' size): they are
+    scaled to it. Only the region's bounding box is converted, resampled and measured."""
+    h, w = rgb.shape[:2]
+    if not region.any():
+        region = np.ones((h, w), dtype=bool)
+    top, bottom, left, right = _bounding_box(region)
+    sy, sx = h / region.shape[0], w / region.shape[1]
+    box = (int(left * sx), int(top * sy), min(w, round(right * sx)), min(h, round(bottom * sy)))
+    grey = Image.fromarray(rgb, "RGB").crop(box).convert("L")
+    ratio = FOCUS_SIDE / max(h, w)
+    if ratio < 1:
         grey = grey.resize(
             (max(1, round(grey.width * ratio)), max(1, round(grey.height * ratio))),
             Image.Resampling.BILINEAR,
@@ -90,20 +110,20 @@ def focus(rgb: np.ndarray, region: np.ndarray, highlights: np.ndarray | None = N
     g = np.asarray(grey).astype(np.float32)
     if min(g.shape) < 3:
         return 0.0
-    shape = g.shape
-    inside = erode(resized(region, shape), 3)
+    # What is measured, worked out at the masks' own (smaller) size and then scaled once: the
+    # region without its rim, and without the highlights and their edges.
+    keep = erode(region[top:bottom, left:right], FOCUS_RIM)
     if highlights is not None:
-        inside &= ~dilate(resized(highlights, shape), 2)
-    inside = inside[1:-1, 1:-1]
+        keep &= ~dilate(highlights[top:bottom, left:right], FOCUS_HIGHLIGHT_MARGIN)
+    inside = resized(keep, g.shape)[1:-1, 1:-1]
     centre = g[1:-1, 1:-1]
     lap = 4 * centre - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
     count = int(np.count_nonzero(inside))
-    if count < 50:  # almost nothing left: measure the whole frame
+    if count < 50:  # almost nothing left: measure the whole box
         inside = np.ones_like(inside)
         count = inside.size
-    values = lap[inside]
-    brightness = float(centre[inside].mean())
-    rms = float(np.sqrt(np.mean(values * values)))
+    brightness = float(np.sum(centre, where=inside)) / count
+    rms = float(np.sqrt(np.sum(lap * lap, where=inside) / count))
     return 100.0 * rms / max(brightness, 1.0)
 
 

@@ -6,9 +6,11 @@ k-means iterations in a chroma + brightness space. The cluster that holds the ce
 candidates; the connected blob at the centre is kept and its holes (the os, acetowhite patches,
 glare, blood) filled, and the ellipse with the blob's centre and second moments, drawn at the
 array's size and clipped to the frame, is the region (on the 76 VIA images with a drawn cervix
-mask, its mean IoU with the mask is 0.66, against 0.62 for a fixed central ellipse). It is never
+mask, its mean IoU with the mask is 0.67, against 0.62 for a fixed central ellipse). It is never
 empty: where the clustering finds nothing plausible, a central ellipse stands in.
 """
+
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -30,6 +32,7 @@ def central_ellipse(shape: tuple[int, int], axes: tuple[float, float] = ELLIPSE)
     return (x[None, :] / axes[0]) ** 2 + (y[:, None] / axes[1]) ** 2 <= 1.0
 
 
+@cache
 def _prior(shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     y = (np.arange(h, dtype=np.float32) + 0.5) / h - 0.5
@@ -117,12 +120,21 @@ def _moment_ellipse(blob: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     xs = (xs + 0.5) * sx
     ys = (ys + 0.5) * sy
     cx, cy = xs.mean(), ys.mean()
-    cov = np.cov(np.stack((xs - cx, ys - cy))) + np.diag((sx * sx, sy * sy)) / 12
+    dx, dy = xs - cx, ys - cy
+    n = max(len(xs) - 1, 1)
+    # The covariance of the pixel centres, plus each pixel's own spread (a uniform square).
+    cov = np.array(
+        [
+            [(dx @ dx) / n + sx * sx / 12, (dx @ dy) / n],
+            [(dx @ dy) / n, (dy @ dy) / n + sy * sy / 12],
+        ]
+    )
     inv = np.linalg.inv(cov * 4)  # a uniform ellipse's variance along an axis is a^2/4
-    y = (np.arange(shape[0], dtype=np.float32) + 0.5 - cy)[:, None]
-    x = (np.arange(shape[1], dtype=np.float32) + 0.5 - cx)[None, :]
-    q = (inv[0, 0] * x * x).astype(np.float32) + (inv[1, 1] * y * y).astype(np.float32)
-    q += (2 * inv[0, 1]) * y * x
+    y = np.arange(shape[0], dtype=np.float32) + np.float32(0.5 - cy)
+    x = np.arange(shape[1], dtype=np.float32) + np.float32(0.5 - cx)
+    a, b, c = (np.float32(v) for v in (inv[0, 0], inv[1, 1], 2 * inv[0, 1]))
+    q = np.add.outer(b * y * y, a * x * x)
+    q += np.outer(c * y, x)
     return q <= 1.0
 
 

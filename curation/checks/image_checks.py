@@ -294,7 +294,7 @@ def classify(
     ctx: ImageContext, t: dict | None = None
 ) -> tuple[str, float, step_analysis.StepScores]:
     t = t if t is not None else ctx.thresholds("step_consistency")
-    found = step_analysis.scores(ctx.hsv, ctx.region, ctx.highlights)
+    found = step_analysis.scores(ctx.hsv, ctx.step_area, ctx.highlights)
     seen, confidence = step_analysis.classify(found, t["lugol_min"], t["green_min"])
     return seen, confidence, found
 
@@ -346,32 +346,24 @@ def step_consistency(ctx: ImageContext) -> Finding:
     )
 
 
-def suggest_step(rgb, thresholds: dict | None = None) -> tuple[str, float]:
-    """(step code, confidence 0..1) to suggest for an image whose step is not given: Lugol's
-    iodine -> after_lugol, green filter -> green_filter, colour -> after_acetic_acid (with a
-    confidence of at most 0.5: colour does not tell saline from acetic acid). A suggestion for
-    the contributor to confirm or change, never a step stored silently."""
+def suggest_step(data: bytes, thresholds: dict | None = None) -> tuple[str, float] | None:
+    """(step code, confidence 0..1) to suggest for an image (its file's bytes) whose step is not
+    given: Lugol's iodine -> after_lugol, green filter -> green_filter, colour ->
+    after_acetic_acid (with a confidence of at most 0.5: colour does not tell saline from acetic
+    acid); None where the file cannot be decoded. A suggestion for the contributor to confirm or
+    change, never a step stored silently. The image is seen exactly as step_consistency sees it
+    (one ImageContext)."""
     from curation.checks.defaults import DEFAULTS
 
-    t = thresholds or DEFAULTS["step_consistency"]
-    colour = analysis.hsv(rgb)
-    region = analysis.cervix_region(rgb)
-    found = step_analysis.scores(colour, region, measures.glare_mask(colour))
-    seen, confidence = step_analysis.classify(found, t["lugol_min"], t["green_min"])
+    ctx = ImageContext.for_file(data)
+    try:
+        _decoded = ctx.decoded  # decoded once here, shared by the classification below
+    except analysis.Undecodable:
+        return None
+    seen, confidence, _found = classify(ctx, thresholds or DEFAULTS["step_consistency"])
     if seen == step_analysis.COLOUR:
         confidence = min(confidence, COLOUR_SUGGESTION_CONFIDENCE)
     return SUGGESTED_STEP[seen], round(confidence, 3)
-
-
-def suggest_step_for_file(data: bytes, thresholds: dict | None = None) -> tuple[str, float] | None:
-    """`suggest_step` for a file's bytes; None where the file cannot be decoded."""
-    from curation.checks.context import ANALYSIS_SIDE
-
-    try:
-        rgb = analysis.decode_reduced(data, ANALYSIS_SIDE).rgb
-    except analysis.Undecodable:
-        return None
-    return suggest_step(rgb, thresholds)
 
 
 # ------------------------------------------------------------------------ the registrations
@@ -396,7 +388,10 @@ def verdicts_from_measures(m: dict, defaults: dict) -> dict[str, str]:
     }
 
 
-VERSION = "1"
+# 2: colour and area measures on the colour image (COLOUR_SIDE), the step judged on the region and
+# the centre together, thresholds recalibrated (docs/quality-checks.md). A new version's results
+# are stored beside the old ones' (`run_checks --force` brings every case up to date).
+VERSION = "2"
 
 for _name, _run, _label in (
     ("resolution", resolution, gettext_lazy("Resolution")),

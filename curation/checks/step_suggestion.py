@@ -7,11 +7,11 @@ colour image stays so: colour does not tell saline from acetic acid); one they c
 "Lugol's iodine" guess on a colour image) is replaced, still as a guess to confirm.
 """
 
-from curation.checks.image_checks import EXPECTED_KIND, suggest_step_for_file
+from curation.checks.image_checks import EXPECTED_KIND, suggest_step
 
 
 def suggest(data: bytes, step: str) -> str | None:
-    found = suggest_step_for_file(data)
+    found = suggest_step(data)
     if found is None:
         return None
     suggested, _confidence = found
