@@ -5,8 +5,10 @@ second zoomed in, and through the keyboard shortcuts), answer the eligibility ch
 accept; the case is accepted and both outlines are on its page, in the image's own pixels."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from curation.models import ImageFlag, Outline, Review, ReviewStatus
 from imagebank.lifecycle import CaseState
@@ -258,3 +260,18 @@ def test_the_review_screen_fits_a_phone(live_server, browser_page):
             .map((el) => el.outerHTML.slice(0, 80))"""
     )
     assert unlabelled == [] and nameless == [], (unlabelled, nameless)
+
+    # A claim about to end says so, and says when it has ended.
+    Review.objects.filter(reviewer=expert).update(
+        claim_expires=timezone.now() + timedelta(seconds=3)
+    )
+    page.reload()
+    notice = page.locator("[data-claim-ending]")
+    notice.wait_for()
+    assert "ends in 1 min" in notice.inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('[data-claim-ending]').textContent.includes('expired')"
+    )
+    page.reload()
+    assert page.locator("[data-claim-expired]").is_visible()
+    assert page.locator("#decision-form").count() == 0

@@ -49,6 +49,28 @@
   var reviewId = screen.getAttribute("data-review-screen");
   var held = screen.getAttribute("data-review-state") === "held";
 
+  /* --- the claim: a warning 5 minutes before it ends, and when it has ended ------------------ */
+  var ending = screen.querySelector("[data-claim-ending]");
+  var expiresAt = screen.querySelector("[data-claim-expires]");
+  if (held && ending && expiresAt) {
+    var expires = Date.parse(expiresAt.getAttribute("datetime"));
+    var watch = function () {
+      var left = expires - Date.now();
+      if (left <= 0) {
+        ending.textContent = strings.ended;
+        ending.hidden = false;
+        screen.setAttribute("data-review-state", "expired");
+        return;
+      }
+      if (left <= 5 * 60 * 1000) {
+        ending.textContent = format(strings.ending, Math.max(1, Math.ceil(left / 60000)));
+        ending.hidden = false;
+      }
+      window.setTimeout(watch, Math.min(30000, left + 50));
+    };
+    if (!isNaN(expires)) watch();
+  }
+
   /* --- one image: zoom, pan, full resolution, drawing ---------------------------------------- */
   function Viewer(card) {
     var self = this;
