@@ -12,6 +12,8 @@ from datetime import datetime
 from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from curation import eligibility
+from curation import selectors as check_selectors
 from curation.models import (
     Adjudication,
     EntryStatus,
@@ -26,6 +28,7 @@ from imagebank.lifecycle import CaseState
 from imagebank.models import SiteMembership
 from imagebank.roles import CURATOR, has_role
 
+MAX_ID = 2**63 - 1  # a BigAutoField
 # An entry still in the review's hands (waiting for reviews or for a curator's decision).
 LIVE_ENTRY_STATUSES = (EntryStatus.WAITING, EntryStatus.ADJUDICATION)
 # A review that counts as the reviewer's on an entry: never a second one by the same person.
@@ -114,13 +117,21 @@ def current_claim(user, now: datetime | None = None) -> Review | None:
     )
 
 
-def own_review(user, review_id) -> Review | None:
-    """The user's own review `review_id` (any status), or None: nobody reads another's."""
-    if not (user and user.is_authenticated) or isinstance(review_id, bool):
+def row_id(value) -> int | None:
+    """A row id, or None for anything that cannot be one (past a BigAutoField too)."""
+    if isinstance(value, bool):
         return None
     try:
-        review_id = int(review_id)
+        value = int(value)
     except (TypeError, ValueError):
+        return None
+    return value if 1 <= value <= MAX_ID else None
+
+
+def own_review(user, review_id) -> Review | None:
+    """The user's own review `review_id` (any status), or None: nobody reads another's."""
+    review_id = row_id(review_id)
+    if not (user and user.is_authenticated) or review_id is None:
         return None
     return (
         Review.objects.filter(pk=review_id, reviewer=user)
@@ -203,11 +214,8 @@ def adjudication_entries(user) -> QuerySet[QueueEntry]:
 def adjudication_entry(user, entry_id) -> QueueEntry | None:
     """One entry for the adjudication page (any status, so a decided one can be read back), with
     its reviews in `entry.submitted`; for curators only."""
-    if not can_adjudicate(user) or isinstance(entry_id, bool):
-        return None
-    try:
-        entry_id = int(entry_id)
-    except (TypeError, ValueError):
+    entry_id = row_id(entry_id)
+    if not can_adjudicate(user) or entry_id is None:
         return None
     entries = QueueEntry.objects.filter(pk=entry_id).select_related("case__site")
     return _with_reviews(entries).first()
@@ -244,3 +252,22 @@ def live_entry(case) -> QueueEntry | None:
         .order_by("-round")
         .first()
     )
+
+
+def review_detail(user, review: Review) -> dict:
+    """What the reviewer works from, for the API and the review screen: their own review (the
+    caller got it through own_review), the case with its images in step order, the latest
+    automated results, the checklist with its pre-filled answers, and their own flags and
+    outlines only (blinded: nothing of another reviewer's)."""
+    case = review.case
+    images = list(case.images.order_by("display_order", "pk"))
+    return {
+        "review": review,
+        "entry": review.entry,
+        "case": case,
+        "images": images,
+        "checks": check_selectors.case_results(user, case),
+        "checklist": eligibility.checklist(case),
+        "flags": list(own_flags(review)),
+        "outlines": list(own_outlines(review)),
+    }

@@ -62,6 +62,7 @@ URGENT_REASON_MAX_LENGTH = 200
 MAX_REASONS = 20
 MAX_EXCLUDED_IMAGES = 500
 MAX_OUTLINE_POINTS = 2000
+MAX_ID = selectors.MAX_ID
 
 # The clinical labels a reviewer may give an opinion on (the case keeps the contributor's value):
 # TZ type, SCJ visibility, the colposcopic impression, the Swede score and its components, and
@@ -382,10 +383,14 @@ def _clean_text(value: Any, field: str, limit: int) -> str:
     return value
 
 
+def _is_id(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= MAX_ID
+
+
 def _image_id(value: Any, field: str) -> int:
     if isinstance(value, Image):
         return value.pk
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not _is_id(value):
         raise ValidationError({field: _("Give an image id.")})
     return value
 
@@ -466,12 +471,11 @@ def remove_flag(review: Review, *, flag_id: int, actor=None) -> None:
 
 
 def _object_id(value: Any, field: str) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not _is_id(value):
         raise ValidationError({field: _("Give an id.")})
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({field: _("Give an id.")}) from None
+    return value
 
 
 def clean_points(points: Any, image: Image) -> list[list[float]]:
@@ -599,8 +603,8 @@ def _clean_decision(
     excluded: list[int] = []
     if excluded_images is None:
         excluded_images = []
-    if not isinstance(excluded_images, list | tuple) or any(
-        isinstance(pk, bool) or not isinstance(pk, int) for pk in excluded_images
+    if not isinstance(excluded_images, list | tuple) or not all(
+        _is_id(pk) for pk in excluded_images
     ):
         errors["excluded_images"] = _("Give a list of image ids.")
     elif len(excluded_images) > MAX_EXCLUDED_IMAGES:
