@@ -10,14 +10,13 @@ case; registered in CurationConfig.ready().
 
 import logging
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from curation import selectors
 from curation.models import CheckResult
 from imagebank.read_audit import AuditedRead, Channel
-from imagebank.views.files import stored_file_response
+from imagebank.views.files import file_reader, stored_file_response
 
 access_log = logging.getLogger("imagebank.file_access")
 
@@ -34,18 +33,21 @@ OVERLAY_READ = AuditedRead(
 )
 
 
-@login_required
 @require_safe
 def check_overlay(request: HttpRequest, pk: int) -> HttpResponse:
-    """Permission: selectors.overlay_result, the case must be visible to the user (404)."""
-    result = selectors.overlay_result(request.user, pk)
+    """Permission: selectors.overlay_result, the case must be visible to the user (404). Signed
+    in or with an API token (`Authorization: Token …`), as the core's image files."""
+    user, refused = file_reader(request)
+    if refused is not None:
+        return refused
+    result = selectors.overlay_result(user, pk)
     if result is None:
         raise Http404("No such overlay.")
     access_log.info(
         "file access user=%s check_result=%s variant=overlay",
-        request.user.pk,
+        user.pk,
         result.pk,
-        extra={"user_id": request.user.pk, "check_result_id": result.pk, "variant": "overlay"},
+        extra={"user_id": user.pk, "check_result_id": result.pk, "variant": "overlay"},
     )
     return stored_file_response(
         result.overlay.name, OVERLAY_CONTENT_TYPE, f"check-{result.pk}-overlay.png"

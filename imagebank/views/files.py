@@ -33,6 +33,22 @@ def _user_from_token(request: HttpRequest):
     return result[0] if result else None
 
 
+def file_reader(request: HttpRequest):
+    """(user, None) for the reader of a file URL, signed in or sending `Authorization: Token …`;
+    (None, response) where there is neither (a redirect to sign in) or the token is refused (401).
+    Every view that serves a stored file of a case (the apps' too: curation's check overlays)
+    reads its user through this, so API clients follow the file URLs the API returns."""
+    if request.user.is_authenticated:
+        return request.user, None
+    try:
+        token_user = _user_from_token(request)
+    except AuthenticationFailed as error:
+        return None, HttpResponse(str(error.detail), status=401, content_type="text/plain")
+    if token_user is None:
+        return None, redirect_to_login(request.get_full_path())
+    return token_user, None
+
+
 def _stored_file(image: Image, variant: str) -> tuple[str, str]:
     if variant == "original":
         return image.file.name, image.content_type
@@ -44,15 +60,9 @@ def _stored_file(image: Image, variant: str) -> tuple[str, str]:
 
 @require_safe
 def image_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
-    user = request.user
-    if not user.is_authenticated:
-        try:
-            token_user = _user_from_token(request)
-        except AuthenticationFailed as error:
-            return HttpResponse(str(error.detail), status=401, content_type="text/plain")
-        if token_user is None:
-            return redirect_to_login(request.get_full_path())
-        user = token_user
+    user, refused = file_reader(request)
+    if refused is not None:
+        return refused
     if variant not in VARIANTS:
         raise Http404("Unknown file variant.")
     # Images of cases the user may not see are indistinguishable from missing ones.

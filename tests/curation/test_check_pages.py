@@ -25,6 +25,7 @@ from tests.curation.test_case_checks_panel import (
 )
 from tests.factories import make_contributor, make_site, make_user_with_role
 from tests.roles import Role
+from tests.tokens import token_for
 from tests.totp import with_totp
 
 pytestmark = pytest.mark.django_db
@@ -387,6 +388,21 @@ def test_the_overlay_is_served_to_whoever_sees_the_case(local_storage):
         case.pk,
         admin_curator,
     )
+
+
+def test_an_api_token_reads_the_overlay_as_the_image_files(client, local_storage):
+    case, images, rows = checked_case()
+    url = reverse("curation:check-overlay", args=[rows["blood"].pk])
+    token = token_for(case.created_by)
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    event = ReadEvent.objects.filter(route="curation:check-overlay").latest("pk")
+    assert (event.object_id, event.user) == (rows["blood"].pk, case.created_by)
+    # A refused token is a 401 saying why; another user's token sees nothing of the case.
+    refused = client.get(url, HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert refused.status_code == 401
+    outsider = token_for(make_contributor())
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {outsider}").status_code == 404
 
 
 def test_the_overlay_is_a_404_for_anyone_who_cannot_see_the_case(client):
