@@ -124,11 +124,11 @@ class ReviewNextView(ReviewAPIView):
         responses={
             201: ClaimSerializer,
             200: OpenApiResponse(
-                ClaimSerializer, description="The claim you already hold (one case at a time)."
+                ClaimSerializer, description=_("The claim you already hold (one case at a time).")
             ),
-            204: OpenApiResponse(description="Nothing is waiting for you."),
+            204: OpenApiResponse(description=_("Nothing is waiting for you.")),
         },
-        description=(
+        description=_(
             "Claim the next case: urgent cases first, then (for a resubmitted case) the ones "
             "you reviewed before, then the oldest; never a case of a site you belong to, never "
             "one you reviewed, never one another reviewer holds."
@@ -155,7 +155,7 @@ class ReviewDecisionView(ReviewAPIView):
         operation_id="reviews_decision",
         request=DecisionSerializer,
         responses=ReviewDetailSerializer,
-        description=(
+        description=_(
             "Submit your review while you hold the claim. 400 names each bad field: unknown "
             "reason codes or checklist items, required items not met for an acceptance, images "
             "not of the case. 403 once the claim has expired or was released."
@@ -204,7 +204,7 @@ class ReviewFlagView(ReviewAPIView):
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_flags_destroy",
-        responses={204: OpenApiResponse(description="Removed.")},
+        responses={204: OpenApiResponse(description=_("Removed."))},
     )
     def delete(self, request: Request, id: int, flag: int) -> Response:
         review = self.own_review(id)
@@ -241,7 +241,7 @@ class ReviewOutlineView(ReviewAPIView):
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_outlines_destroy",
-        responses={204: OpenApiResponse(description="Removed.")},
+        responses={204: OpenApiResponse(description=_("Removed."))},
     )
     def delete(self, request: Request, id: int, outline: int) -> Response:
         review = self.own_review(id)
