@@ -30,6 +30,11 @@ class CurationConfig(AppConfig):
 
         hooks.register_quality_check(quality_check_hook)
         hooks.register_step_suggester(step_suggestion.suggest)
+        # Every processed image enters the near-duplicate index at once (drafts too, so that
+        # `similar` and the API find an image before its case is submitted).
+        from curation import fingerprints
+
+        hooks.register_image_processor(fingerprints.index_processed_image)
         # The case page shows the checks' results, and the reads of their overlays are audited.
         from curation.views import case_checks, files
         from imagebank.read_audit import register_audited_read

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -133,6 +134,23 @@ def index_image(image: Image, data: bytes | None = None) -> ImageFingerprint:
         image_id=row.pop("image_id"), defaults=row
     )
     return fingerprint
+
+
+def index_processed_image(image: Image, data: bytes | None) -> None:
+    """The core's image processor (imagebank.hooks.register_image_processor): index an image as
+    soon as it is processed. A file the hash cannot be made of is left out (the duplicate check
+    says so at submission); an outage is raised for the core to log, and the duplicate check
+    indexes the image again when its case is submitted."""
+    from imagebank import outages
+
+    try:
+        index_image(image, data)
+    except Exception as error:
+        if outages.is_transient(error):
+            raise
+        logging.getLogger(__name__).info(
+            "image %s not indexed: no perceptual hash can be made of it (%s)", image.pk, error
+        )
 
 
 def images_to_index(images=None):

@@ -117,3 +117,35 @@ def describe_event(event) -> list[str] | None:
     except Exception:
         logging.getLogger(__name__).exception("event describer for %s failed", event.kind)
         return None
+
+
+_image_processors: list[Callable] = []
+
+
+def register_image_processor(process: Callable) -> Callable:
+    """Register `process(image, data)`, called once an image is stored and processed (its
+    previews made): by the process_image task with `data` the stored file's bytes, or after the
+    commit of an import that made the previews itself with `data` None (the processor reads the
+    stored file if it needs it). A help, never a condition: a processor
+    that fails is logged and the image stays as it is (curation's duplicate check indexes the
+    image again at submission). Usable as a decorator."""
+    if process not in _image_processors:
+        _image_processors.append(process)
+    return process
+
+
+def unregister_image_processor(process: Callable) -> None:
+    if process in _image_processors:
+        _image_processors.remove(process)
+
+
+def run_image_processors(image, data: bytes | None) -> None:
+    import logging
+
+    for process in _image_processors:
+        try:
+            process(image, data)
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "image processor %s failed on image %s", process, getattr(image, "pk", None)
+            )

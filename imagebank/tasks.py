@@ -28,8 +28,9 @@ from imagebank.models import Case, Image, ProcessingStatus, TaskFailure
 logger = logging.getLogger(__name__)
 
 
-def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str]:
-    """The derivatives of a stored image, or None and the reason it cannot be processed.
+def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str, bytes]:
+    """The derivatives of a stored image, or None and the reason it cannot be processed; and the
+    stored file's bytes.
 
     Failures of the file are recorded on the image rather than raised: with acks_late, a raised
     error would redeliver the message for ever and leave the image pending. An outage of storage
@@ -40,15 +41,15 @@ def _derive(image: Image) -> tuple[image_processing.Derivatives | None, str]:
     except OSError as error:
         if outages.is_transient(error):
             raise
-        return None, _("The stored file cannot be read (%(error)s).") % {"error": error}
+        return None, _("The stored file cannot be read (%(error)s).") % {"error": error}, b""
     if hashlib.sha256(data).hexdigest() != image.sha256:
-        return None, _("The stored file does not match its SHA-256; it may be damaged.")
+        return None, _("The stored file does not match its SHA-256; it may be damaged."), data
     try:
-        return image_processing.derive(data, image.file.name), ""
+        return image_processing.derive(data, image.file.name), "", data
     except (image_processing.InvalidImage, OSError) as error:
         if outages.is_transient(error):
             raise
-        return None, str(error)[:500]
+        return None, str(error)[:500], data
 
 
 def _count_start(image_id: int, *, retries: int) -> bool:
@@ -101,7 +102,7 @@ def process_image(self, image_id: int) -> str:
     if not _count_start(image_id, retries=self.request.retries):
         return ProcessingStatus.FAILED
     try:
-        derived, failure = _derive(image)
+        derived, failure, data = _derive(image)
     except SoftTimeLimitExceeded:
         # It would take as long the next time: a reason the contributor can act on.
         _fail_image(image_id, _("Processing took too long; the file may be too large."))
@@ -132,6 +133,8 @@ def process_image(self, image_id: int) -> str:
                 "processing_error",
             ]
         )
+    if derived is not None:
+        hooks.run_image_processors(image, data)
     return image.processing_status
 
 

@@ -269,6 +269,12 @@ def _add_image_row(
         # The pending row is the intent; the message only hurries it (the reconciler sends it
         # when the broker was out, see imagebank.durable).
         send_task_on_commit(process_image, image.pk, on_unsent=lambda: mark_unsent(image.pk))
+    else:
+        # Processed already (an import made the previews): what the apps do on every processed
+        # image runs once it is committed, as process_image runs it for an upload. Without the
+        # bytes: an import's transaction may hold many images, and keeping each file in memory
+        # until the commit would add them all up.
+        transaction.on_commit(lambda: hooks.run_image_processors(image, None))
     return image
 
 

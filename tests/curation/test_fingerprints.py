@@ -387,3 +387,69 @@ def test_the_check_is_registered():
 
     check = registry.get("duplicate")
     assert (check.level, check.run) == ("image", duplicate_check.duplicate)
+
+
+# --- images enter the index as soon as they are processed ---------------------------------------
+
+
+def test_an_uploaded_draft_image_is_indexed_when_processed_and_found_before_submission():
+    from imagebank.services import images as image_services
+    from imagebank.tasks import process_image
+
+    site = make_site("lira")
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    data = render_jpeg("after_acetic_acid", seed=31, size=(480, 360))
+    image = image_services.add_image(
+        case=case, actor=contributor, fileobj=io.BytesIO(data), filename="a.jpg", step="other"
+    )
+    assert not ImageFingerprint.objects.filter(image=image).exists()
+    process_image(image.pk)
+    assert ImageFingerprint.objects.filter(image=image, algorithm=fingerprints.ALGORITHM).exists()
+    # `similar` finds the draft's image (its case was never submitted).
+    copy = io.BytesIO()
+    PILImage.open(io.BytesIO(data)).resize((400, 300)).save(copy, "JPEG", quality=70)
+    found = fingerprints.matches_for_file(copy.getvalue(), radius=duplicate_check.bank_radius())
+    assert [m.image for m in found] == [image.pk]
+
+
+def test_an_imported_image_with_its_previews_is_indexed_after_the_commit(
+    django_capture_on_commit_callbacks,
+):
+    from imagebank.imaging.prepared import prepare_upload
+    from imagebank.services import images as image_services
+
+    site = make_site("mbale")
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    prepared = prepare_upload(render_jpeg("after_lugol", seed=32), "b.jpg", with_previews=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        image = image_services.store_prepared(
+            case=case, actor=contributor, prepared=prepared, filename="b.jpg", step="after_lugol"
+        )
+        assert not ImageFingerprint.objects.filter(image=image).exists()  # not before the commit
+    assert ImageFingerprint.objects.filter(image=image).exists()
+
+
+def test_a_failing_index_never_fails_the_image(monkeypatch):
+    from imagebank.models import ProcessingStatus
+    from imagebank.services import images as image_services
+    from imagebank.tasks import process_image
+
+    def broken(image, data=None):
+        raise RuntimeError("index down")
+
+    monkeypatch.setattr(fingerprints, "index_image", broken)
+    site = make_site("gulu")
+    contributor = make_contributor(site)
+    case = make_case(site=site, actor=contributor)
+    image = image_services.add_image(
+        case=case,
+        actor=contributor,
+        fileobj=io.BytesIO(render_jpeg("after_acetic_acid", seed=33)),
+        filename="c.jpg",
+        step="after_acetic_acid",
+    )
+    assert process_image(image.pk) == ProcessingStatus.DONE
+    image.refresh_from_db()
+    assert image.processing_status == ProcessingStatus.DONE and image.preview
