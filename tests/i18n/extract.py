@@ -52,6 +52,8 @@ def _messages(source: str) -> Iterator[tuple[str | tuple[str, ...], str | None]]
     for _lineno, funcname, arguments, _comments in extract_python(
         fileobj, list(KEYWORDS), [], {"encoding": "utf-8"}
     ):
+        if arguments is None:
+            continue  # one argument, not a literal (`gettext(label)`): nothing to extract
         if isinstance(arguments, str):
             arguments = (arguments,)
         parts = tuple(arguments[: KEYWORDS[funcname]])
