@@ -348,6 +348,7 @@ def _time(call, requests: int) -> tuple[float, float, int]:
     with CaptureQueriesContext(connection) as captured:
         call()
     queries = len(captured.captured_queries)
+    _time.slowest = _slowest(captured.captured_queries, 2)
     times = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -356,6 +357,12 @@ def _time(call, requests: int) -> tuple[float, float, int]:
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return statistics.median(times), p95, queries
+
+
+def _slowest(queries: list[dict], count: int = 3) -> list[dict]:
+    """The slowest queries of one request: their time and the start of their SQL."""
+    ranked = sorted(queries, key=lambda query: -float(query["time"]))[:count]
+    return [{"ms": float(q["time"]) * 1000, "sql": q["sql"][:240]} for q in ranked]
 
 
 def _ok(response, *codes) -> None:
@@ -378,7 +385,12 @@ def measure(bank: Bank, requests: int) -> dict:
 
     def page(name, call):
         median, p95, queries = _time(call, requests)
-        out[name] = {"median_ms": median, "p95_ms": p95, "queries": queries}
+        out[name] = {
+            "median_ms": median,
+            "p95_ms": p95,
+            "queries": queries,
+            "slowest_queries": _time.slowest,
+        }
 
     page("baseline", lambda: _ok(reviewer.get("/"), 200))
 
@@ -413,9 +425,13 @@ def measure(bank: Bank, requests: int) -> dict:
     recounts = []
     for _ in range(3):
         started = time.perf_counter()
-        review_stats.review_stats(use_cache=False)
+        with CaptureQueriesContext(connection) as captured:
+            review_stats.review_stats(use_cache=False)
         recounts.append((time.perf_counter() - started) * 1000)
-    out["dashboard_recount"] = {"median_ms": statistics.median(recounts)}
+    out["dashboard_recount"] = {
+        "median_ms": statistics.median(recounts),
+        "slowest_queries": _slowest(captured.captured_queries),
+    }
     page("dashboard", lambda: _ok(curator.get(dashboard_url), 200))
 
     try:
@@ -447,6 +463,7 @@ def measure(bank: Bank, requests: int) -> dict:
             response = reviewer.post(next_url, content_type="application/json")
         _ok(response, 200, 201)
         queries = len(captured.captured_queries)
+        slowest = _slowest(captured.captured_queries, 2)
         review_services.release(
             Review.objects.get(pk=response.json()["review"]), actor=bank.reviewer
         )
@@ -457,6 +474,7 @@ def measure(bank: Bank, requests: int) -> dict:
             "median_ms": statistics.median(timings),
             "p95_ms": timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))],
             "queries": queries,
+            "slowest_queries": slowest,
         }
     return out
 
@@ -519,6 +537,7 @@ def summary(raw: dict, cases: int, small: int) -> dict:
         "dashboard_first_query_growth": large["dashboard_first"]["queries"]
         - few["dashboard_first"]["queries"],
         "dashboard_recount_ms": large["dashboard_recount"]["median_ms"],
+        "dashboard_recount_slowest": large["dashboard_recount"]["slowest_queries"],
     }
     for name in ("queue", "screen", "dashboard", "next"):
         if name not in large:
@@ -529,6 +548,7 @@ def summary(raw: dict, cases: int, small: int) -> dict:
             "p95_over_baseline": large[name]["p95_ms"] / baseline,
             "queries": {"small": few[name]["queries"], "large": large[name]["queries"]},
             "small_median_ms": few[name]["median_ms"],
+            "slowest_queries": large[name].get("slowest_queries", []),
         }
         figures[f"{name}_query_growth"] = large[name]["queries"] - few[name]["queries"]
     return figures

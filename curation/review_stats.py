@@ -511,7 +511,11 @@ def agreement(rules: dict | None = None) -> list[Agreement]:
     return out
 
 
-# --- everything, cached until the next case event -------------------------------------------------
+# --- everything, cached -------------------------------------------------------------------------
+
+STATS_KEY = "curation:review-stats"
+# After a change, cached figures still stand this long since they were counted.
+RECOUNT_SECONDS = 60
 
 
 @dataclass
@@ -524,28 +528,38 @@ class ReviewStats:
     agreement: list[Agreement]
 
 
+def _stats_version(now: datetime) -> str:
+    latest = CaseEvent.objects.aggregate(latest=Max("pk"))["latest"]
+    flags_version = ImageFlag.objects.aggregate(latest=Coalesce(Max("pk"), 0))["latest"]
+    return hashlib.sha256(
+        json.dumps(
+            [latest, flags_version, week_start(now).isoformat(), settings.REVIEW_AGREEMENT],
+            default=str,
+        ).encode()
+    ).hexdigest()
+
+
 def review_stats(now: datetime | None = None, *, use_cache: bool = True) -> ReviewStats:
     """Every figure of the dashboard. The queue's age is read each time (it grows with the clock);
-    the rest is cached under the latest case event's id (every claim, flag, decision and
-    adjudication writes one) and the week, so it is counted again only after something changed."""
+    the rest is cached under a version: the latest case event's id (every claim, flag, decision
+    and adjudication writes one), the latest flag and the week. A recount takes seconds on a large
+    bank and a busy queue writes events all the time (every claim), so after a change the cached
+    figures still stand for RECOUNT_SECONDS since they were counted: the figures are at most that
+    old, and counted at most once in that time."""
     now = now or timezone.now()
     queue = queue_age(now)
-    key = None
+    version = None
     if use_cache:
-        latest = CaseEvent.objects.aggregate(latest=Max("pk"))["latest"]
-        flags_version = ImageFlag.objects.aggregate(latest=Coalesce(Max("pk"), 0))["latest"]
-        key = (
-            "curation:review-stats:"
-            + hashlib.sha256(
-                json.dumps(
-                    [latest, flags_version, week_start(now).isoformat(), settings.REVIEW_AGREEMENT],
-                    default=str,
-                ).encode()
-            ).hexdigest()
-        )
-        known = cache.get(key)
-        if known is not None:
-            return ReviewStats(queue=queue, **known)
+        version = _stats_version(now)
+        known = cache.get(STATS_KEY)
+        if known is not None and (
+            known["version"] == version
+            or (
+                (now - known["counted_at"]).total_seconds() < RECOUNT_SECONDS
+                and known["week"] == week_start(now)
+            )
+        ):
+            return ReviewStats(queue=queue, **known["parts"])
     parts = {
         "throughput": throughput(now=now),
         "decisions": decision_rates(),
@@ -553,8 +567,12 @@ def review_stats(now: datetime | None = None, *, use_cache: bool = True) -> Revi
         "adjudication": adjudication_rate(),
         "agreement": agreement(),
     }
-    if key is not None:
-        cache.set(key, parts, STATS_CACHE_SECONDS)
+    if version is not None:
+        cache.set(
+            STATS_KEY,
+            {"version": version, "counted_at": now, "week": week_start(now), "parts": parts},
+            STATS_CACHE_SECONDS,
+        )
     return ReviewStats(queue=queue, **parts)
 
 

@@ -379,16 +379,23 @@ def test_the_number_of_queries_does_not_grow_with_the_cases():
     assert _queries(lambda: review_stats.review_stats(use_cache=False)) == few
 
 
-def test_the_stats_are_cached_until_the_next_case_event(monkeypatch):
+def test_the_stats_are_cached_and_counted_at_most_once_a_minute():
     site = make_site()
     contributor = make_contributor(site)
     team = reviewers(2)
     reviewed_case(site, contributor, team, ["accept", "reject"])
-    first = review_stats.review_stats()
-    cached = _queries(review_stats.review_stats)
-    assert cached < _queries(lambda: review_stats.review_stats(use_cache=False))
+    now = timezone.now()
+    first = review_stats.review_stats(now)
+    cached = _queries(lambda: review_stats.review_stats(now))
+    assert cached < _queries(lambda: review_stats.review_stats(now, use_cache=False))
     reviewed_case(site, contributor, team, ["accept", "accept"])  # writes case events
-    assert review_stats.review_stats().agreement[0].pairs == first.agreement[0].pairs + 1
+    soon = now + timedelta(seconds=review_stats.RECOUNT_SECONDS - 5)
+    assert review_stats.review_stats(soon).agreement[0].pairs == first.agreement[0].pairs
+    later = now + timedelta(seconds=review_stats.RECOUNT_SECONDS + 1)
+    assert review_stats.review_stats(later).agreement[0].pairs == first.agreement[0].pairs + 1
+    # Nothing changed since: the figures stand however old they are.
+    much_later = later + timedelta(seconds=10 * review_stats.RECOUNT_SECONDS)
+    assert _queries(lambda: review_stats.review_stats(much_later)) == cached
 
 
 # --- the page ----------------------------------------------------------------------------------
