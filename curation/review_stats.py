@@ -208,6 +208,29 @@ def _rates(totals: dict, labels: dict, counted: list[tuple[Any, str, int]], code
     return sorted(rates.values(), key=lambda rate: (-rate.total, rate.label))
 
 
+def _decisions_by_device() -> list[dict]:
+    """Submitted reviews per (capture device, decision), a review once under each device of its
+    case: the reviews joined to each case's distinct devices (a derived table, which the
+    database groups far faster than COUNT(DISTINCT) over every review and image)."""
+    from django.db import connection
+
+    review_table = Review._meta.db_table
+    image_table = Image._meta.db_table
+    # Only the models' own table names are formatted in; the status is a parameter.
+    sql = (
+        f"SELECT d.capture_device, r.decision, COUNT(*) FROM {review_table} r "  # noqa: S608
+        f"INNER JOIN (SELECT DISTINCT case_id, capture_device FROM {image_table}) d "
+        "ON d.case_id = r.case_id WHERE r.status = %s GROUP BY d.capture_device, r.decision"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ReviewStatus.SUBMITTED.value])
+        rows = cursor.fetchall()
+    return [
+        {"case__images__capture_device": device, "decision": decision, "n": n}
+        for device, decision, n in rows
+    ]
+
+
 def decision_rates() -> dict[str, list[Rate]]:
     """Submitted reviews' decisions per site and per capture device (a review counts under each
     device its case's images were taken with). Two grouped queries."""
@@ -221,11 +244,7 @@ def decision_rates() -> dict[str, list[Rate]]:
     for row in by_site:
         site_totals[row["case__site_id"]] = site_totals.get(row["case__site_id"], 0) + row["n"]
         site_labels[row["case__site_id"]] = row["case__site__name"]
-    by_device = list(
-        reviews.values("case__images__capture_device", "decision").annotate(
-            n=Count("pk", distinct=True)
-        )
-    )
+    by_device = _decisions_by_device()
     device_totals: dict = {}
     for row in by_device:
         device = row["case__images__capture_device"] or ""
