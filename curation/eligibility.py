@@ -5,8 +5,9 @@ reviewer's answers (curation.services.reviews.decide).
 
 Pre-filled answers, by the item's `prefill` source:
 
-- consent: the bank records no consent attestation on a case nor a data-sharing agreement on a
-  site yet, so None (the reviewer answers from what the contributor wrote);
+- consent: the case's consent basis (imagebank.services.consent): attested by the contributor
+  -> True; covered by the site's data-sharing agreement (a retrospective import) -> True when the
+  agreement was in force at the case's submission; anything else None (the reviewer answers);
 - sequence: the sequence_complete check: pass -> True; fail, or a warning naming missing steps ->
   False;
 - framing: the framing check of every core-step image: all pass -> True, any fail -> False;
@@ -29,6 +30,8 @@ from curation.models import CheckResult, EligibilityItem, Prefill, Verdict
 from curation.selectors import latest_results
 from imagebank import submission
 from imagebank import vocabularies as vocab
+from imagebank.models.cases import CONSENT_ATTESTED, CONSENT_SITE_AGREEMENT
+from imagebank.services import consent
 
 # The default items' labels as migration 0004 stores them (English, the source language); an
 # item still worded so is shown translated, a curator's own wording as written.
@@ -111,7 +114,12 @@ class _Prefills:
         return _all_or_any(verdicts)
 
     def consent(self) -> bool | None:
-        return None
+        basis = self.case.consent_basis
+        if basis == CONSENT_ATTESTED:
+            return True
+        if basis == CONSENT_SITE_AGREEMENT and consent.agreement_covers(self.case):
+            return True
+        return None  # not recorded, or an agreement that had ended: the reviewer decides
 
     def sequence(self) -> bool | None:
         for result in self.results():

@@ -15,7 +15,7 @@ from imagebank import vocabularies as vocab
 from imagebank.ingest.accepted import ACCEPT_ATTRIBUTE, check_import_file
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Image, Site
-from imagebank.models.cases import ACETOWHITE_FEATURES
+from imagebank.models.cases import ACETOWHITE_FEATURES, CONSENT_ATTESTED
 from imagebank.services.cases import SOURCE_REFERENCE_MAX_LENGTH
 from imagebank.services.images import Placement
 
@@ -109,6 +109,22 @@ def source_reference_field() -> forms.CharField:
     )
 
 
+def consent_attested_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_(
+            "I attest that the subject gave informed consent for the research use of these images"
+        ),
+        required=False,
+        help_text=_(
+            "Tick this when the subject consented, as your site records it, to the use of the "
+            "examination's images for research. The bank records only that you attested it, "
+            "and when, never the consent form. Leave it unticked for a retrospective collection "
+            "covered by your site's data-sharing agreement, or when you do not know: the "
+            "reviewers then decide. Unticking withdraws your attestation."
+        ),
+    )
+
+
 class CaseMetadataForm(forms.Form):
     """The clinical metadata of a case, used to create it and to edit it.
 
@@ -129,6 +145,7 @@ class CaseMetadataForm(forms.Form):
         self.fields["source_reference"] = source_reference_field()
         for name in FORM_CLINICAL_FIELDS:
             self.fields[name] = self._field_for(name)
+        self.fields["consent_attested"] = consent_attested_field()
         self.fields["notes"].widget = forms.Textarea(attrs={"rows": 4})
         self.fields["age_at_exam"].widget.attrs.update(inputmode="numeric", min=10, max=100)
         self.fields["exam_year"].widget.attrs.update(inputmode="numeric", min=1990, max=2100)
@@ -179,10 +196,14 @@ class CaseMetadataForm(forms.Form):
     def source_reference(self) -> str:
         return self.cleaned_data.get("source_reference") or ""
 
+    def consent_attested(self) -> bool:
+        return bool(self.cleaned_data.get("consent_attested"))
+
     @classmethod
     def initial_from(cls, case: Case) -> dict[str, Any]:
         return {
             "source_reference": case.source_reference,
+            "consent_attested": case.consent_basis == CONSENT_ATTESTED,
             **{name: getattr(case, name) for name in FORM_CLINICAL_FIELDS},
         }
 
@@ -205,7 +226,15 @@ class NewCaseForm(CaseMetadataForm):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
         # These come first on the page; the base form added the clinical fields after them.
-        self.order_fields(["site", "local_patient_id", "source_reference", *FORM_CLINICAL_FIELDS])
+        self.order_fields(
+            [
+                "site",
+                "local_patient_id",
+                "source_reference",
+                *FORM_CLINICAL_FIELDS,
+                "consent_attested",
+            ]
+        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -115,8 +115,12 @@ class CaseAdmin(admin.ModelAdmin):
         "updated_at",
         "submitted_at",
     )
+    # Recorded by imagebank.services.consent (the contributor attests, an import is covered by
+    # the site's agreement): read here, never edited.
+    consent_fields = ("consent_basis", "consent_attested_by", "consent_attested_at")
     fieldsets = (
         (None, {"fields": readonly_fields}),
+        (_("Research consent"), {"fields": consent_fields}),
         (
             _("The visit"),
             {"fields": ("age_at_exam", "exam_year", "screening_context", "hpv_result", "cytology")},
@@ -174,6 +178,7 @@ class CaseAdmin(admin.ModelAdmin):
             },
         ),
     )
+    readonly_fields = (*readonly_fields, *consent_fields)
     inlines = (ImageOfCaseInline, EventOfCaseInline)
 
     def get_queryset(self, request):

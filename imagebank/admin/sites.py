@@ -60,6 +60,8 @@ class SiteAdminForm(forms.ModelForm):
             "clinical_setting",
             "devices",
             "submission_requirements",
+            "data_sharing_agreement",
+            "data_sharing_agreement_until",
         )
 
     def clean_submission_requirements(self) -> list[str]:
@@ -80,6 +82,8 @@ class SiteAdmin(GuardedModelAdmin):
         "clinical_setting",
         "member_count",
         "case_count",
+        "data_sharing_agreement",
+        "data_sharing_agreement_until",
         "contributors_group",
         "created_at",
     )
@@ -95,6 +99,8 @@ class SiteAdmin(GuardedModelAdmin):
         "clinical_setting",
         "devices",
         "submission_requirements",
+        "data_sharing_agreement",
+        "data_sharing_agreement_until",
         "contributors_group",
         "created_at",
     )
@@ -139,6 +145,8 @@ class SiteAdmin(GuardedModelAdmin):
             clinical_setting=obj.clinical_setting,
             devices=obj.devices,
             submission_requirements=obj.submission_requirements,
+            data_sharing_agreement=obj.data_sharing_agreement,
+            data_sharing_agreement_until=obj.data_sharing_agreement_until,
         )
         obj.pk = created.pk
         obj.contributors_group = created.contributors_group

@@ -96,6 +96,8 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         reason = values.pop("reason", "")
+        # Sent or not (None: left as it is), PUT included: consent is not clinical metadata.
+        consent_attested = values.pop("consent_attested", None)
         # PUT replaces the reference too (omitted: none); PATCH leaves it unless it is sent.
         reference = values.pop("source_reference", None if partial else "")
         if not partial:
@@ -106,6 +108,7 @@ class CaseViewSet(
             values=values,
             reason=reason,
             source_reference=reference,
+            consent_attested=consent_attested,
         )
         return Response(self._represent(case))
 

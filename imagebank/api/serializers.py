@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from imagebank import vocabularies as vocab
 from imagebank.lifecycle import CaseState
 from imagebank.models import CODED_FIELDS, Case, Image, ProcessingStatus, Site
+from imagebank.models.cases import CONSENT_BASIS
 from imagebank.permissions import can_see_file_names
 from imagebank.selectors import sites_for_user
 from imagebank.services.cases import CLINICAL_FIELDS, SOURCE_REFERENCE_MAX_LENGTH
@@ -54,6 +56,26 @@ class _ClinicalFieldsMixin(serializers.ModelSerializer):
     lesion_clock_positions = _clock_positions()
 
 
+class _OptionalBooleanField(serializers.BooleanField):
+    """A boolean that is left alone when not sent, form-encoded bodies included (DRF would read
+    an absent form field as false)."""
+
+    default_empty_html = empty
+
+
+def _consent_attested_input() -> serializers.BooleanField:
+    return _OptionalBooleanField(
+        required=False,
+        write_only=True,
+        help_text=_(
+            "true: you attest that the subject gave informed consent for the research use of "
+            "the case's images (the bank records who and when, never the consent form); false: "
+            "withdraws your attestation (a site agreement's coverage stays). Not sent: left as "
+            "it is. Consent is not required to submit: the reviewers' checklist decides."
+        ),
+    )
+
+
 class _RejectUnknownFieldsMixin:
     """Refuse keys the serializer does not know, so that a client sending e.g. `state` learns
     that it was not applied instead of getting a silent 200."""
@@ -89,6 +111,25 @@ class CaseSerializer(_ClinicalFieldsMixin):
         )
     )
     state = serializers.ChoiceField(choices=CaseState.choices, read_only=True)
+    consent_basis = serializers.ChoiceField(
+        choices=CONSENT_BASIS.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_(
+            "The basis of the research consent: attested (by the contributor), site_agreement "
+            '(a retrospective import covered by the site\'s data-sharing agreement), or "" '
+            "(not recorded: the reviewers decide)."
+        ),
+    )
+    consent_attested = serializers.BooleanField(
+        read_only=True,
+        help_text=_("Whether the contributor attested the subject's informed consent."),
+    )
+    consent_attested_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("When the contributor attested it; null without an attestation."),
+    )
     image_count = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
 
@@ -106,6 +147,9 @@ class CaseSerializer(_ClinicalFieldsMixin):
             *CLINICAL_FIELDS,
             "image_count",
             "images",
+            "consent_basis",
+            "consent_attested",
+            "consent_attested_at",
         ]
         read_only_fields = fields
 
@@ -151,10 +195,17 @@ class CaseCreateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
             "ID: one containing local_patient_id is refused."
         ),
     )
+    consent_attested = _consent_attested_input()
 
     class Meta:
         model = Case
-        fields = ["site", "local_patient_id", "source_reference", *CLINICAL_FIELDS]
+        fields = [
+            "site",
+            "local_patient_id",
+            "source_reference",
+            *CLINICAL_FIELDS,
+            "consent_attested",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -182,9 +233,11 @@ class CaseUpdateSerializer(_RejectUnknownFieldsMixin, _ClinicalFieldsMixin):
         ),
     )
 
+    consent_attested = _consent_attested_input()
+
     class Meta:
         model = Case
-        fields = [*CLINICAL_FIELDS, "source_reference", "reason"]
+        fields = [*CLINICAL_FIELDS, "source_reference", "reason", "consent_attested"]
 
 
 class ImageSerializer(serializers.ModelSerializer):

@@ -59,6 +59,10 @@ class CaseResult:
     images_left_out: int = 0
     source: str = ""
     submitted: bool = False  # submitted for review after the import (`--submit`)
+    # The research consent basis of a case created or given images (Case.consent_basis): "" when
+    # none is recorded (the site has no data-sharing agreement in force, and nobody attested);
+    # None for a case not written.
+    consent_basis: str | None = None
 
 
 # A file name that nobody told the report about, recognised in a text by its extension: the last
@@ -150,6 +154,7 @@ class IngestReport:
             "images_already_in_bank": sum(c.images_already_in_bank for c in self.cases),
             "images_left_out": sum(c.images_left_out for c in self.cases),
             "cases_submitted": sum(c.submitted for c in self.cases),
+            "cases_without_consent": sum(c.consent_basis == "" for c in self.cases),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
         }

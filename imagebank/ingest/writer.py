@@ -225,6 +225,9 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
                     actor=actor,
                     local_patient_id=item.local_patient_id,
                     source_reference=_source_reference(item, report),
+                    # A retrospective collection: covered by the site's data-sharing agreement
+                    # when one is in force (imagebank.services.consent).
+                    imported=True,
                     **metadata,
                 )
             elif linked == Relation.UNLINKED:
@@ -243,6 +246,7 @@ def write_case(*, site: Site, actor, item: CaseItem, report: IngestReport) -> Ca
         raise
     result.outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
     result.case_id = case.pk
+    result.consent_basis = case.consent_basis
     return result
 
 

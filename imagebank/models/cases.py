@@ -65,6 +65,24 @@ CLINICAL_FIELDS = (
 )
 
 
+# On what basis the subject's images may be used for research (the bank's own list: the
+# eligibility checklist's `consent` item reads it). Never a consent form or any text about the
+# subject: only the basis, and for an attestation who gave it and when.
+CONSENT_ATTESTED = "attested"
+CONSENT_SITE_AGREEMENT = "site_agreement"
+CONSENT_BASIS = vocab.vocabulary(
+    "consent_basis",
+    vocab.Term(
+        CONSENT_ATTESTED,
+        _("Attested by the contributor (informed consent for research use)"),
+    ),
+    vocab.Term(
+        CONSENT_SITE_AGREEMENT,
+        _("Covered by the site's data-sharing agreement (retrospective collection)"),
+    ),
+)
+
+
 # Features of the acetowhite area seen at VIA: given only when the area is present.
 ACETOWHITE_FEATURES = (
     "acetowhite_colour",
@@ -191,6 +209,18 @@ class Case(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True, max_length=5000)
 
+    # Research consent: written by imagebank.services.consent only, never given as metadata.
+    consent_basis = coded(CONSENT_BASIS, _("research consent"))
+    consent_attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_attestations",
+        verbose_name=_("consent attested by"),
+    )
+    consent_attested_at = models.DateTimeField(_("consent attested at"), null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["site", "state"])]
@@ -229,6 +259,20 @@ class Case(models.Model):
                 name="case_submitted_at_once_submitted",
             ),
             *[choice_constraint(field, vocabulary) for field, vocabulary in CODED_FIELDS.items()],
+            choice_constraint("consent_basis", CONSENT_BASIS),
+            # Who attested and when go with an attestation, and only with one.
+            models.CheckConstraint(
+                condition=Q(
+                    consent_basis=CONSENT_ATTESTED,
+                    consent_attested_by__isnull=False,
+                    consent_attested_at__isnull=False,
+                )
+                | (
+                    ~Q(consent_basis=CONSENT_ATTESTED)
+                    & Q(consent_attested_by__isnull=True, consent_attested_at__isnull=True)
+                ),
+                name="case_consent_attestation_has_who_and_when",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -237,6 +281,11 @@ class Case(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
+
+    @property
+    def consent_attested(self) -> bool:
+        """Whether the contributor attested the subject's informed consent for research use."""
+        return self.consent_basis == CONSENT_ATTESTED
 
     def swede_points(self) -> int | None:
         """The Swede total computed from its components, or None unless all five are given."""

@@ -1,4 +1,5 @@
 import secrets
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -16,6 +17,11 @@ from .constraints import choice_constraint
 def default_submission_requirements() -> list[str]:
     # Adequacy, TZ type or VIA result, and the three core steps: see imagebank/submission.py.
     return ["adequacy", "transformation_zone_or_via_result", "core_steps"]
+
+
+# A data-sharing agreement's reference as the bank files it ("DSA-2024-07"): letters, digits and
+# a few separators, so that no name or other free text about a person can be kept in it.
+AGREEMENT_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$"
 
 
 class Site(models.Model):
@@ -41,6 +47,28 @@ class Site(models.Model):
         blank=True,
         help_text=_("What a case must have before it can be submitted for review."),
     )
+    data_sharing_agreement = models.CharField(
+        _("data-sharing agreement"),
+        max_length=50,
+        blank=True,
+        validators=[
+            RegexValidator(
+                AGREEMENT_REFERENCE_PATTERN,
+                _("Give the agreement's reference (letters, digits, - _ / . and spaces)."),
+            )
+        ],
+        help_text=_(
+            "The reference of the site's agreement with the bank that covers its retrospective "
+            "collections, e.g. DSA-2024-07. Cases imported while it is in force are recorded as "
+            "covered by it. Empty: no agreement."
+        ),
+    )
+    data_sharing_agreement_until = models.DateField(
+        _("data-sharing agreement ends"),
+        null=True,
+        blank=True,
+        help_text=_("The last day the agreement covers; empty: open-ended."),
+    )
     contributors_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="contributing_site", editable=False
     )
@@ -57,10 +85,25 @@ class Site(models.Model):
                 condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="site_country_iso2"
             ),
             choice_constraint("clinical_setting", vocab.CLINICAL_SETTING, allow_blank=False),
+            models.CheckConstraint(
+                condition=models.Q(data_sharing_agreement_until__isnull=True)
+                | ~models.Q(data_sharing_agreement=""),
+                name="site_agreement_end_needs_agreement",
+                violation_error_message=_(
+                    "An end date is given only with the agreement's reference."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def agreement_in_force_on(self, day: date) -> bool:
+        """Whether the site's data-sharing agreement covers `day` (none: False)."""
+        if not self.data_sharing_agreement:
+            return False
+        until = self.data_sharing_agreement_until
+        return until is None or day <= until
 
 
 # django-guardian with direct foreign keys: fast joins, and rows vanish with their site.

@@ -15,6 +15,7 @@ from imagebank.models.cases import ACETOWHITE_FEATURES, CLINICAL_FIELDS, DERIVED
 from imagebank.models.sites import new_display_code
 from imagebank.permissions import can_contribute_to, can_edit_case, require
 from imagebank.pseudonyms import pseudonym_for
+from imagebank.services.consent import apply_attestation, basis_for_import
 from imagebank.tasks import run_quality_checks
 
 SOURCE_REFERENCE_MAX_LENGTH = 100
@@ -200,9 +201,21 @@ def _clean_edited_reference(case: Case, reference: str) -> str:
 
 @transaction.atomic
 def create_case(
-    *, site: Site, actor, local_patient_id: str, source_reference: str = "", **values: Any
+    *,
+    site: Site,
+    actor,
+    local_patient_id: str,
+    source_reference: str = "",
+    consent_attested: bool = False,
+    imported: bool = False,
+    **values: Any,
 ) -> Case:
-    """A draft case for the subject behind the site's local patient ID (which is not stored)."""
+    """A draft case for the subject behind the site's local patient ID (which is not stored).
+
+    `consent_attested`: the contributor attests the subject's informed consent for research use
+    (recorded with who and when). `imported`: the case comes from an import (a retrospective
+    collection), covered by the site's data-sharing agreement when one is in force today.
+    """
     require(can_contribute_to(actor, site), _("You do not contribute to this site."))
     if not str(local_patient_id or "").strip():
         raise ValidationError({"local_patient_id": _("A local patient ID is required.")})
@@ -215,8 +228,19 @@ def create_case(
         source_reference=reference,
         **cleaned,
     )
+    if consent_attested:
+        apply_attestation(case, actor, True)
+    elif imported:
+        case.consent_basis = basis_for_import(site)
     _save_validated(case)
-    _record(case, actor, CaseEvent.Kind.CREATED, to_state=case.state)
+    consent = {"consent_basis": {"from": "", "to": case.consent_basis}}
+    _record(
+        case,
+        actor,
+        CaseEvent.Kind.CREATED,
+        to_state=case.state,
+        changes=consent if case.consent_basis else {},
+    )
     return case
 
 
@@ -228,10 +252,13 @@ def update_case(
     values: dict[str, Any],
     reason: str = "",
     source_reference: str | None = None,
+    consent_attested: bool | None = None,
 ) -> Case:
     """The one path through which every metadata edit passes; each change is audited.
 
     `source_reference` (None: left as it is) changes the contributor's own case reference.
+    `consent_attested` (None: left as it is) sets the contributor's consent attestation (with
+    who and when) or clears it; clearing leaves a site agreement's coverage alone.
     """
     case = Case.objects.select_for_update().get(pk=case.pk)
     require(
@@ -240,12 +267,14 @@ def update_case(
     cleaned = clean_clinical_fields(values)
     if source_reference is not None:
         cleaned_reference = _clean_edited_reference(case, source_reference)
-    audited = (*CLINICAL_FIELDS, *DERIVED_FIELDS, "source_reference")
+    audited = (*CLINICAL_FIELDS, *DERIVED_FIELDS, "source_reference", "consent_basis")
     before = {field: getattr(case, field) for field in audited}
     for field, new in cleaned.items():
         setattr(case, field, new)
     if source_reference is not None:
         case.source_reference = cleaned_reference
+    if consent_attested is not None:
+        apply_attestation(case, actor, consent_attested)
     if "swede_total" not in cleaned and any(
         before[field] != getattr(case, field) for field in vocab.SWEDE_COMPONENTS
     ):

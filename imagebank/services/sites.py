@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.contrib.auth.models import Group
 from django.db import transaction
 from guardian.shortcuts import assign_perm
@@ -16,11 +18,16 @@ def create_site(
     clinical_setting: str,
     devices: list[str] | None = None,
     submission_requirements: list[str] | None = None,
+    data_sharing_agreement: str = "",
+    data_sharing_agreement_until: date | None = None,
 ) -> Site:
     """A site with its own contributors group holding its object permissions.
 
     `submission_requirements` (codes of imagebank.submission; None: the default) is what the
     site's cases need before they are submitted; an empty list requires nothing.
+    `data_sharing_agreement` (its reference, e.g. "DSA-2024-07") and its last day (None:
+    open-ended): the site's agreement covering retrospective collections, which imported cases
+    are recorded as covered by while it is in force.
     """
     requirements = validate_requirements(
         list(DEFAULT_REQUIREMENTS) if submission_requirements is None else submission_requirements
@@ -33,6 +40,8 @@ def create_site(
         clinical_setting=clinical_setting,
         devices=list(devices or []),
         submission_requirements=requirements,
+        data_sharing_agreement=data_sharing_agreement.strip(),
+        data_sharing_agreement_until=data_sharing_agreement_until,
         contributors_group=group,
     )
     site.full_clean()

@@ -16,6 +16,7 @@ from imagebank import vocabularies as vocab
 from imagebank.forms import FIELDSETS, ImageArrangementForm, ImageUploadForm
 from imagebank.lifecycle import CaseState
 from imagebank.models import CODED_FIELDS, Case, CaseEvent, Image, ProcessingStatus
+from imagebank.models.cases import CONSENT_BASIS
 from imagebank.permissions import can_edit_case, can_see_file_names
 from imagebank.roles import reads_all_cases
 
@@ -95,6 +96,20 @@ def _arrangement_changes(changes: dict) -> list[str]:
     return lines
 
 
+def _changed_field(name: str, change: Any) -> str:
+    """An edited field as the history names it; the consent basis with what it became."""
+    label = (
+        str(capfirst(Case._meta.get_field(name).verbose_name))
+        if name in _CASE_FIELD_NAMES
+        else name
+    )
+    if name == "consent_basis" and isinstance(change, dict):
+        before = CONSENT_BASIS.label(change.get("from")) or _("not recorded")
+        after = CONSENT_BASIS.label(change.get("to")) or _("not recorded")
+        return f"{label}: {before} → {after}"
+    return label
+
+
 def _shows_event(event: CaseEvent, user, sees_review_work: bool) -> bool:
     """Review events (claims, flags, outlines, verdicts, adjudication) are blinded: shown only to
     users who read every case (curators) and to the event's own actor. Everyone else, the
@@ -122,12 +137,7 @@ def _event_rows(case: Case, user) -> list[dict[str, Any]]:
         elif event.kind == CaseEvent.Kind.IMAGES_ARRANGED:
             changed = _arrangement_changes(changes)
         else:
-            changed = [
-                capfirst(Case._meta.get_field(name).verbose_name)
-                if name in _CASE_FIELD_NAMES
-                else name
-                for name in changes
-            ]
+            changed = [_changed_field(name, change) for name, change in changes.items()]
         rows.append(
             {
                 "event": event,

@@ -141,6 +141,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                         actor=request.user,
                         local_patient_id=form.cleaned_data["local_patient_id"],
                         source_reference=form.source_reference(),
+                        consent_attested=form.consent_attested(),
                         **form.clinical_values(),
                     )
                     _add_uploads(case, request.user, upload_form.uploads())
@@ -245,6 +246,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     values=values,
                     reason=request.POST.get("reason", "").strip()[:500],
                     source_reference=form.source_reference(),
+                    consent_attested=form.consent_attested(),
                 )
             except ValidationError as error:
                 apply_service_errors(form, error)

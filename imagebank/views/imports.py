@@ -60,12 +60,20 @@ FORMAT_LABELS = {
     "dicom": gettext_lazy("DICOM"),
     "image": gettext_lazy("Single image"),
 }
+# A case's research consent basis (Case.consent_basis) as the report's table says it; a case
+# not written (or a report from before consent was recorded) shows nothing.
+CONSENT_LABELS = {
+    "": gettext_lazy("Not recorded: attest it on the case page, or the reviewers decide"),
+    "site_agreement": gettext_lazy("The site's data-sharing agreement"),
+    "attested": gettext_lazy("Attested by the contributor"),
+}
 SUMMARY_LABELS = (
     ("cases_created", gettext_lazy("Cases created")),
     ("cases_updated", gettext_lazy("Cases given new images")),
     ("cases_unchanged", gettext_lazy("Cases already in the bank")),
     ("cases_rejected", gettext_lazy("Cases not imported")),
     ("cases_submitted", gettext_lazy("Cases submitted for review")),
+    ("cases_without_consent", gettext_lazy("Cases with no research consent recorded")),
     ("images_added", gettext_lazy("Images added")),
     ("images_already_in_bank", gettext_lazy("Images already in the bank")),
     ("images_left_out", gettext_lazy("Images left out")),
@@ -100,6 +108,8 @@ def _case_rows(run: IngestRun) -> list[dict[str, Any]]:
         {
             **case,
             "outcome_label": OUTCOME_LABELS.get(case.get("outcome", ""), case.get("outcome", "")),
+            "consent_label": CONSENT_LABELS.get(case.get("consent_basis"), ""),
+            "consent_missing": case.get("consent_basis") == "",
         }
         for case in run.report.get("cases", [])
     ]

@@ -40,6 +40,14 @@ REFUSED = {
         ({"acetowhite_area": "absent", feature: ONE_CODE[feature]}, feature)
         for feature in ACETOWHITE_FEATURES
     ],
+    # The consent basis and its attestation are recorded by imagebank.services.consent (the
+    # `consent_attested` flag), never given as metadata: each is refused as unknown.
+    "case_consent_basis_in_vocabulary": [({"consent_basis": "verbal"}, "consent_basis")],
+    "case_consent_attestation_has_who_and_when": [
+        ({"consent_basis": "attested"}, "consent_basis"),
+        ({"consent_attested_at": "2024-05-01T10:00:00Z"}, "consent_attested_at"),
+        ({"consent_attested_by": 1}, "consent_attested_by"),
+    ],
     # The grade is derived from the diagnosis: giving it at all is refused.
     **{f"case_{field}_in_vocabulary": [({field: "not-a-code"}, field)] for field in CODED_FIELDS},
 }
