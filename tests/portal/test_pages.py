@@ -375,7 +375,8 @@ def test_reviewer_dashboard_lists_cases_in_review(
     assert case_url(in_review) in html
     assert case_url(draft) not in html
     assert "1 case awaiting review" in html
-    assert "?state=in_review" in html  # the navigation offers the queue
+    assert "?state=in_review" in html  # the dashboard lists what is in review
+    assert 'href="/review/"' in html  # and the navigation offers the reviewer's own queue
     assert reverse("imagebank:case-new") not in html  # and no "New case": not a contributor
     assert client.get(case_url(in_review)).status_code == 200
     assert client.get(case_url(draft)).status_code == 404
