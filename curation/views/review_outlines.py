@@ -47,6 +47,8 @@ def _case_of_review(pk: int) -> int | None:
 # The audit's records (imagebank.read_audit.register_audited_read).
 OUTLINE_MASK_READ = AuditedRead("outline_mask", Channel.FILE, case_of=_case_of_outline)
 REVIEW_SCREEN_READ = AuditedRead("review", Channel.PAGE, case_of=_case_of_review)
+# GET /api/reviews/{id}/ gives the same case to a script: its images, checks and clinical labels.
+REVIEW_API_READ = AuditedRead("review", Channel.API, object_kwarg="id", case_of=_case_of_review)
 
 
 def svg_points(points) -> str:
@@ -135,3 +137,4 @@ def register() -> None:
     hooks.register_case_panel(review_outlines_panel)
     register_audited_read("curation:outline-mask", OUTLINE_MASK_READ)
     register_audited_read("curation:review-screen", REVIEW_SCREEN_READ)
+    register_audited_read("curation_api:review-detail", REVIEW_API_READ)

@@ -258,3 +258,22 @@ def test_flags_and_outlines_are_added_listed_and_removed():
     assert client.delete(f"{base}/outlines/{outline['id']}/").status_code == 204
     assert client.delete(f"{base}/outlines/99999999999999999999/").status_code == 404
     assert not ImageFlag.objects.exists() and not Outline.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reading_a_review_through_the_api_is_audited_as_a_read_of_its_case():
+    from imagebank.models import ReadEvent
+
+    case = in_review_case(images=True)
+    alice_user = reviewer()
+    alice = token_client(alice_user)
+    review_id = claim(alice)["review"]
+    assert alice.get(f"/api/reviews/{review_id}/").status_code == 200
+    event = ReadEvent.objects.filter(route="curation_api:review-detail").latest("pk")
+    assert (event.kind, event.channel, event.object_id, event.case_id, event.user) == (
+        "review",
+        "api",
+        review_id,
+        case.pk,
+        alice_user,
+    )
