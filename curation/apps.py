@@ -58,5 +58,11 @@ class CurationConfig(AppConfig):
                 backlog=reviews.queue_backlog,
             )
         )
+        # A bad review setting stops the deployment at start-up (manage.py check).
+        from django.core import checks
+
+        from curation.system_checks import review_settings
+
+        checks.register(review_settings, "curation")
         import_module("curation.views.review_outlines").register()  # outlines panel, audited reads
         import_module("curation.views.review_panels").register()  # outcome panel, history, audit
