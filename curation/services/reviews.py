@@ -282,7 +282,7 @@ def _claim(entry: QueueEntry, reviewer, now: datetime) -> Review | None:
 
 
 def claim_next(reviewer) -> Review | None:
-    """Hand the reviewer the next case (curation.review_selectors.eligible_entries), or None when
+    """Hand the reviewer the next case (curation.review_selectors.handout_tiers), or None when
     nothing is waiting for them. A reviewer holding a live claim gets it back (one case at a
     time); `review.newly_claimed` says which."""
     if not selectors.can_review(reviewer):
@@ -295,22 +295,26 @@ def claim_next(reviewer) -> Review | None:
             current.newly_claimed = False
             return current
         tried: list[int] = []
-        for _attempt in range(CLAIM_ATTEMPTS):
-            candidates = selectors.eligible_entries(reviewer, now).select_related("case")
-            if tried:
-                candidates = candidates.exclude(pk__in=tried)
-            # PostgreSQL: an entry row another hand-out holds is skipped, not waited for; only
-            # the entry row is locked (not the case joined in). SQLite has no row locks and
-            # ignores this (its transactions are serialised; the constraints guard the claim).
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            entry = candidates.first()
-            if entry is None:
-                return None
-            tried.append(entry.pk)
-            review = _claim(entry, reviewer, now)
-            if review is not None:
-                review.newly_claimed = True
-                return review
+        attempts = 0
+        for tier in selectors.handout_tiers(reviewer, now):
+            while attempts < CLAIM_ATTEMPTS:
+                candidates = tier.select_related("case")
+                if tried:
+                    candidates = candidates.exclude(pk__in=tried)
+                # PostgreSQL: an entry row another hand-out holds is skipped, not waited for;
+                # only the entry row is locked (not the case joined in). SQLite has no row locks
+                # and ignores this (its transactions are serialised; the constraints guard the
+                # claim).
+                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+                entry = candidates.first()
+                if entry is None:
+                    break  # this tier has nothing (left): the next one
+                attempts += 1
+                tried.append(entry.pk)
+                review = _claim(entry, reviewer, now)
+                if review is not None:
+                    review.newly_claimed = True
+                    return review
     return None
 
 

@@ -66,6 +66,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         {
             "claim": review_selectors.current_claim(request.user),
             "available": review_selectors.available_count(request.user),
+            "available_cap": review_selectors.AVAILABLE_COUNT_CAP,
             "recent": recent,
         },
     )
