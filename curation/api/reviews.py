@@ -49,8 +49,13 @@ class IsReviewer(BasePermission):
         return selectors.can_review(request.user)
 
 
+# Every view names its permission classes itself (tests/imagebank/test_api.py checks it), so a
+# change of the base class never silently opens one.
+REVIEWERS_ONLY = [IsAuthenticated, IsReviewer]
+
+
 class ReviewAPIView(BankAPIMixin, APIView):
-    permission_classes = [IsAuthenticated, IsReviewer]
+    permission_classes = REVIEWERS_ONLY
 
     def own_review(self, pk: Any) -> Review:
         review = selectors.own_review(self.request.user, pk)
@@ -109,6 +114,8 @@ def detail_data(request: Request, review: Review) -> dict[str, Any]:
 
 
 class ReviewNextView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_next",
@@ -144,12 +151,16 @@ class ReviewNextView(ReviewAPIView):
 
 
 class ReviewDetailView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(tags=TAGS, operation_id="reviews_retrieve", responses=ReviewDetailSerializer)
     def get(self, request: Request, id: int) -> Response:
         return Response(detail_data(request, self.own_review(id)))
 
 
 class ReviewDecisionView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_decision",
@@ -170,6 +181,8 @@ class ReviewDecisionView(ReviewAPIView):
 
 
 class ReviewReleaseView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS, operation_id="reviews_release", request=None, responses=ReleasedSerializer
     )
@@ -179,6 +192,8 @@ class ReviewReleaseView(ReviewAPIView):
 
 
 class ReviewFlagsView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS, operation_id="reviews_flags_list", responses=FlagSerializer(many=True)
     )
@@ -201,6 +216,8 @@ class ReviewFlagsView(ReviewAPIView):
 
 
 class ReviewFlagView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_flags_destroy",
@@ -216,6 +233,8 @@ class ReviewFlagView(ReviewAPIView):
 
 
 class ReviewOutlinesView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS, operation_id="reviews_outlines_list", responses=OutlineSerializer(many=True)
     )
@@ -238,6 +257,8 @@ class ReviewOutlinesView(ReviewAPIView):
 
 
 class ReviewOutlineView(ReviewAPIView):
+    permission_classes = REVIEWERS_ONLY
+
     @extend_schema(
         tags=TAGS,
         operation_id="reviews_outlines_destroy",
