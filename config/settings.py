@@ -387,6 +387,9 @@ REVIEW_AGREEMENT = env.json(
         "swede_total": {"within": 1},
     },
 )
+# The portal's address as people reach it (https://bank.example.org): links in mails are absolute
+# where it is set, paths otherwise.
+SITE_URL = env("SITE_URL", default="")
 # Task failures are kept this long for the operations page (the reconciler's pass prunes them).
 TASK_FAILURE_KEEP_DAYS = env.int("TASK_FAILURE_KEEP_DAYS", default=90)
 

@@ -50,6 +50,16 @@ class CurationConfig(AppConfig):
         hooks.case_transitioned.connect(
             reviews.on_case_transitioned, dispatch_uid="curation.review_queue"
         )
+        from curation.services import notices
+
+        register_work_kind(
+            WorkKind(
+                name="notice_mails",
+                label=_("Notices not yet mailed"),
+                reconcile=notices.reconcile_mails,
+                backlog=notices.mails_backlog,
+            )
+        )
         register_work_kind(
             WorkKind(
                 name="review_queue",

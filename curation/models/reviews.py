@@ -299,10 +299,21 @@ class Notice(models.Model):
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The mail is the durable intent of the row: sent by a task after the commit, and by the
+    # reconciler again while it is not marked sent (curation.services.notices).
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read_at"], name="notice_unread")]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notice_unread"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(mailed_at__isnull=True),
+                name="notice_unmailed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} notice for {self.user_id}"

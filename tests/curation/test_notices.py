@@ -61,25 +61,81 @@ def test_no_mail_when_the_decision_is_rolled_back(django_capture_on_commit_callb
     assert mail.outbox == []
 
 
-def test_a_mail_failure_is_logged_and_loses_nothing(
-    monkeypatch, caplog, django_capture_on_commit_callbacks
-):
+def test_a_mail_failure_is_logged_loses_nothing_and_is_sent_later(monkeypatch, caplog):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     site = make_site()
     user = make_contributor(site)
     case = make_case(site, actor=user)
+    notice = Notice.objects.create(user=user, case=case, kind=Notice.Kind.REJECTED)
 
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("no mail server")
 
     monkeypatch.setattr(notices, "send_mail", broken)
     with (
-        caplog.at_level(logging.ERROR, logger="curation.notices"),
-        django_capture_on_commit_callbacks(execute=True),
-        transaction.atomic(),
+        caplog.at_level(logging.WARNING, logger="curation.notices"),
+        pytest.raises(notices.MailNotSent),
     ):
-        notice = notices.notify(user, case, Notice.Kind.REJECTED, "Duplicate.")
-    assert Notice.objects.filter(pk=notice.pk).exists()
+        notices.mail_notice(notice.pk)
+    notice.refresh_from_db()
+    assert notice.mailed_at is None and notice.mail_attempts == 1
     assert any("Could not mail notice" in record.message for record in caplog.records)
+    assert mail.outbox == []
+
+    # The reconciler sends it again once it is overdue (not before), and it goes once.
+    monkeypatch.undo()
+    assert notices.reconcile_mails(timezone.now()).requeued == 0
+    later = timezone.now() + notices.MAIL_RETRY_AFTER + timedelta(minutes=1)
+    assert notices.mails_backlog().count == 1
+    assert notices.reconcile_mails(later).requeued == 1  # the task runs eagerly in tests
+    notice.refresh_from_db()
+    assert notice.mailed_at is not None and len(mail.outbox) == 1
+    assert notices.mail_notice(notice.pk) is False and len(mail.outbox) == 1
+    assert notices.reconcile_mails(later).requeued == 0 and notices.mails_backlog().count == 0
+
+
+def test_the_task_retries_a_mail_server_that_is_down(monkeypatch):
+    from celery.exceptions import Retry
+
+    from curation.tasks import send_notice_mail
+
+    site = make_site()
+    user = make_contributor(site)
+    notice = Notice.objects.create(
+        user=user, case=make_case(site, actor=user), kind=Notice.Kind.ACCEPTED
+    )
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("temporary failure in name resolution")
+
+    monkeypatch.setattr(notices, "send_mail", flaky)
+    # Each failure asks Celery for a retry, a minute later, then two, then four...
+    for retries in (0, 1):
+        with pytest.raises(Retry) as asked:  # tests propagate eager tasks' exceptions
+            send_notice_mail.apply(args=[notice.pk], retries=retries)
+        assert asked.value.when == 60 * 2**retries
+    assert send_notice_mail.apply(args=[notice.pk], retries=2).get() == "sent"
+    notice.refresh_from_db()
+    assert len(calls) == 3 and notice.mailed_at is not None and notice.mail_attempts == 3
+
+
+def test_a_lost_message_loses_no_mail(monkeypatch, django_capture_on_commit_callbacks):
+    """The broker was out when the decision was saved: the notice is unmailed, and the
+    reconciler's backlog holds it until it is sent."""
+    site = make_site()
+    user = make_contributor(site)
+    case = make_case(site, actor=user)
+    monkeypatch.setattr(notices, "_queue_mail", lambda notice_id: None)  # the message is lost
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = notices.notify(user, case, Notice.Kind.RETURNED, "Retake image 2.")
+    assert mail.outbox == [] and Notice.objects.get(pk=notice.pk).mailed_at is None
+    assert notices.mails_backlog().count == 1
 
 
 def test_an_unknown_kind_is_refused():
