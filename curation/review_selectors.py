@@ -125,7 +125,8 @@ def available_count(reviewer) -> int:
     AVAILABLE_COUNT_CAP + 1: a number above the cap means "more than the cap"."""
     if not can_review(reviewer):
         return 0
-    return eligible_entries(reviewer)[: AVAILABLE_COUNT_CAP + 1].count()
+    # Unordered: the database stops at the first AVAILABLE_COUNT_CAP + 1 eligible rows it meets.
+    return eligible_entries(reviewer).order_by()[: AVAILABLE_COUNT_CAP + 1].count()
 
 
 def current_claim(user, now: datetime | None = None) -> Review | None:

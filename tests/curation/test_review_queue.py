@@ -700,3 +700,20 @@ def test_a_default_item_label_is_translated_and_a_curators_wording_kept():
     assert translated  # the French catalogue's wording, or the English until it has one
     item.label = "Col entier visible"
     assert eligibility.item_label(item) == "Col entier visible"
+
+
+@pytest.mark.django_db
+def test_the_queue_page_counts_up_to_the_cap(monkeypatch):
+    from curation import review_selectors
+
+    monkeypatch.setattr(review_selectors, "AVAILABLE_COUNT_CAP", 2)
+    for _ in range(4):
+        in_review_case()
+    someone = reviewer()
+    assert review_selectors.available_count(someone) == 3  # the cap + 1: "more than 2"
+    from django.test import Client
+
+    client = Client()
+    client.force_login(someone)
+    page = client.get("/review/").content.decode()
+    assert "More than 2 cases wait for you." in page and 'data-available="3"' in page
