@@ -201,7 +201,9 @@ def test_two_reviewers_flag_outline_and_accept_a_case(live_server, browser_page)
     page.keyboard.press("a")
     assert page.get_by_label("Accept").is_checked()
     answer_checklist(page)
-    # The focus is on a radio button of the checklist: the shortcuts still work there.
+    # With the focus on a radio button of the checklist (an answer already pre-filled is not
+    # clicked by check(), so it is focused here), the shortcuts still work.
+    page.locator("[data-eligibility]").last.get_by_label("Yes").focus()
     assert page.evaluate("() => document.activeElement.type") == "radio"
     page.keyboard.press("n")
     page.wait_for_url(re.compile(r"/review/$"))
