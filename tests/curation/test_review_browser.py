@@ -62,9 +62,20 @@ def assert_square(outline, image, lo=0.3, hi=0.7, tolerance=0.02) -> None:
         assert all(abs(v - hi) < tolerance for v in high), outline.points
 
 
+@pytest.fixture
+def default_checklist():
+    """The default eligibility items, as migration 0004 installs them: a transactional test before
+    this one (live_server tests are) flushes the tables, data migrations' rows included."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("curation.migrations.0004_default_eligibility_items").add_items(apps, None)
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_flag_outline_and_accept_a_case(live_server, browser_page):
+def test_two_reviewers_flag_outline_and_accept_a_case(live_server, browser_page, default_checklist):
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -138,6 +149,7 @@ def test_two_reviewers_flag_outline_and_accept_a_case(live_server, browser_page)
         arg=acetic.pk,
     )
 
+    assert page.locator("[data-eligibility]").count() == 5  # the default checklist
     answer_checklist(page)
     page.get_by_label("Accept").check()
     screenshot(page, "review-screen")
