@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from curation.models import Decision, FlagReason, ImageFlag, Outline
-from curation.services.reviews import (
+from curation.services.review_common import (
     MAX_EXCLUDED_IMAGES,
     MAX_ID,
     MAX_OUTLINE_POINTS,
