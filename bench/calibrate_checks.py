@@ -23,6 +23,8 @@ How each threshold is chosen (CHOICES below):
 - framing: the share of the region's outline on the frame's edges and the region's area;
 - resolution: the banks' smallest images (640x480) pass; below 640 px on the long side warns,
   below 480 fails.
+It also reports how well the cervix region matches the cervix masks drawn on the VIA images
+(via-masks/cervix): the mean IoU of the region and of a fixed central ellipse.
 Ends with one line `RESULT {json}`.
 """
 
@@ -127,6 +129,36 @@ def measure(sample: Sample, blurs: tuple[float, ...] = (WARN_BLUR, FAIL_BLUR)) -
     return out
 
 
+def region_agreement(root: Path) -> dict:
+    """The cervix region against the cervix masks drawn on the VIA images (via-masks/cervix,
+    `Case-NNN_<file>.png`, 0/1 on the image resized to 512x512): the mean IoU of the region and
+    of the fixed central ellipse that stands in when the clustering finds nothing."""
+    from curation.analysis.masks import resized
+    from curation.analysis.region import central_ellipse
+    from curation.checks.context import ImageContext
+
+    folder = root / "via-masks" / "cervix"
+    found, ellipse = [], []
+    for mask_path in sorted(folder.glob("Case-*_*.png")) if folder.exists() else []:
+        case, _, name = mask_path.stem.partition("_")
+        image_path = root / "via" / f"Case {int(case.split('-')[1]):03d}" / f"{name}.jpg"
+        if not image_path.exists():
+            continue
+        region = ImageContext.for_file(image_path.read_bytes()).region
+        drawn = resized(np.asarray(Image.open(mask_path).convert("L")) > 0, region.shape)
+        if not drawn.any():
+            continue
+        for kind, mask in ((found, region), (ellipse, central_ellipse(region.shape))):
+            kind.append(np.count_nonzero(mask & drawn) / np.count_nonzero(mask | drawn))
+    if not found:
+        return {"images": 0}
+    return {
+        "images": len(found),
+        "region_mean_iou": float(np.mean(found)),
+        "central_ellipse_mean_iou": float(np.mean(ellipse)),
+    }
+
+
 def percentiles(values: list[float]) -> str:
     if not values:
         return "-"
@@ -140,17 +172,26 @@ COLOUR_STEPS = {"before_acetic_acid", "after_acetic_acid"}
 
 def tune(rows: list[dict]) -> float:
     """The Lugol's iodine threshold that gives the fewest wrong verdicts on these images (Lugol's
-    images taken for colour plus saline / acetic-acid images taken for Lugol's), the midpoint of
-    the best run of candidates. Fewest wrong verdicts, not balanced accuracy: every saline or
-    acetic-acid image wrongly flagged costs a reviewer's look, and they outnumber the Lugol's
-    images about four to one; balancing the classes would trade several such flags for each
-    Lugol's image caught."""
+    images taken for colour plus saline / acetic-acid images taken for Lugol's): the midpoint of
+    the longest run of consecutive candidates that reach the fewest (the lowest such run where
+    two are as long), so a lone lucky candidate or a gap between two runs is never chosen.
+    Fewest wrong verdicts, not balanced accuracy: every saline or acetic-acid image wrongly
+    flagged costs a reviewer's look, and they outnumber the Lugol's images about four to one;
+    balancing the classes would trade several such flags for each Lugol's image caught."""
     lugol = np.array([r["lugol"] for r in rows if r["step"] in LUGOL_STEPS])
     colour = np.array([r["lugol"] for r in rows if r["step"] in COLOUR_STEPS])
     candidates = np.round(np.arange(0.02, 0.9, 0.01), 2)
     wrong = np.array([(lugol < t).sum() + (colour >= t).sum() for t in candidates])
-    good = candidates[wrong == wrong.min()]
-    return float(np.round(np.median(good), 2))
+    best = wrong == wrong.min()
+    runs, start = [], None
+    for index, hit in enumerate([*best, False]):
+        if hit and start is None:
+            start = index
+        elif not hit and start is not None:
+            runs.append((start, index))
+            start = None
+    first, end = max(runs, key=lambda run: run[1] - run[0])  # max keeps the first of equals
+    return float(np.round(np.median(candidates[first:end]), 2))
 
 
 def evaluate(rows: list[dict], lugol_min: float, green_min: float) -> dict:
@@ -242,6 +283,7 @@ def main() -> None:
             f"blur{FAIL_BLUR:g}": statistics.median(r[f"focus_blur{FAIL_BLUR:g}"] for r in rows),
         }
         figures["verdicts"] = verdict_counts(rows, DEFAULTS)
+        figures["region"] = region_agreement(args.iarc)
         # Step consistency: tune on one bank, test on the other.
         green_min = DEFAULTS["step_consistency"]["green_min"]
         colposcopy = [r for r in rows if r["bank"] == "colposcopy"]

@@ -1,13 +1,14 @@
-"""Hue, saturation and value of an RGB array, computed once (in C, by Pillow) and shared.
+"""Hue, saturation and value of an RGB array, computed once (in C, by OpenCV) and shared.
 
-Pillow's HSV keeps every plane in 0..255: hue 0..255 stands for 0..360 degrees. Measures compare
-the uint8 planes with thresholds converted once, so no plane is copied to floats.
+OpenCV's "full" HSV keeps every plane in 0..255: hue 0..255 stands for 0..360 degrees (the scale
+of Pillow's HSV too). Measures compare the uint8 planes with thresholds converted once, so no
+plane is copied to floats.
 """
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,12 @@ class HSV:
 
 
 def hsv(rgb: np.ndarray) -> HSV:
-    planes = Image.fromarray(rgb, "RGB").convert("HSV").split()
-    h, s, v = (np.asarray(plane) for plane in planes)
+    h, s, v = cv2.split(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV_FULL))
     return HSV(h=h, s=s, v=v)
 
 
 def hue(degrees: float) -> int:
-    """A hue in degrees on Pillow's 0..255 scale."""
+    """A hue in degrees on the 0..255 scale of the hue plane."""
     return round((degrees % 360) * 255 / 360)
 
 

@@ -9,6 +9,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -90,7 +91,17 @@ def decode_reduced(data: bytes, max_side: int) -> Decoded:
 def reduced(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """`rgb` reduced by the smallest whole factor that brings its long side to `max_side` at
     most (each pixel the mean of a factor x factor box: no aliasing, and cheap)."""
-    factor = -(-max(rgb.shape[:2]) // max_side)
+    return reduced_by(rgb, -(-max(rgb.shape[:2]) // max_side))
+
+
+def reduced_by(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """`rgb` reduced by a whole factor: each pixel the mean of a factor x factor box (a partial
+    box at the right or bottom edge, the mean of what it holds)."""
     if factor <= 1:
         return rgb
-    return np.asarray(Image.fromarray(rgb, "RGB").reduce(factor))
+    h, w = rgb.shape[:2]
+    if h % factor or w % factor:
+        # OpenCV's area resampling would spread the partial boxes over the whole row instead.
+        return np.asarray(Image.fromarray(rgb, "RGB").reduce(factor))
+    size = (w // factor, h // factor)
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)

@@ -1,31 +1,36 @@
-"""Small boolean-mask helpers (4-neighbour morphology and connectivity), on scipy.ndimage."""
+"""Small boolean-mask helpers: 4-neighbour morphology (OpenCV) and connectivity (scipy.ndimage).
 
+Boolean arrays are handed to OpenCV as uint8 views (the same bytes, 0 or 1), so nothing is copied
+on the way in or out.
+"""
+
+import cv2
 import numpy as np
 from scipy import ndimage
 
-# The 4-neighbour cross, for connectivity.
+# The 4-neighbour cross, for morphology and connectivity.
 _CROSS = ndimage.generate_binary_structure(2, 1)
+_KERNEL = _CROSS.astype(np.uint8)
+
+
+def _u8(mask: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
 
 
 def dilate(mask: np.ndarray, steps: int = 1) -> np.ndarray:
-    # Shifted ORs in numpy: on masks of a few hundred pixels a side, several times faster than
-    # scipy.ndimage.binary_dilation.
-    out = mask
-    for _ in range(steps):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= out[:, :-1]
-        grown[:, :-1] |= out[:, 1:]
-        out = grown
-    return out
+    if steps <= 0:
+        return mask
+    return cv2.dilate(_u8(mask), _KERNEL, iterations=steps).view(bool)
 
 
 def erode(mask: np.ndarray, steps: int = 1) -> np.ndarray:
     """Erosion; pixels outside the array count as outside the mask."""
-    padded = np.ones((mask.shape[0] + 2, mask.shape[1] + 2), dtype=bool)
-    padded[1:-1, 1:-1] = ~mask
-    return ~dilate(padded, steps)[1:-1, 1:-1]
+    if steps <= 0:
+        return mask
+    out = cv2.erode(
+        _u8(mask), _KERNEL, iterations=steps, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return out.view(bool)
 
 
 def reconstruct(seed: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -49,7 +54,6 @@ def resized(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """`mask` at another size (nearest neighbour)."""
     if mask.shape == shape:
         return mask
-    from PIL import Image
-
-    image = Image.fromarray(mask.astype(np.uint8) * 255, "L")
-    return np.asarray(image.resize((shape[1], shape[0]), Image.Resampling.NEAREST)) >= 128
+    # NEAREST_EXACT samples each output pixel's centre, as Pillow's NEAREST does.
+    out = cv2.resize(_u8(mask), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST_EXACT)
+    return out.view(bool)

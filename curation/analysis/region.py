@@ -13,8 +13,8 @@ empty: where the clustering finds nothing plausible, a central ellipse stands in
 from functools import cache
 
 import numpy as np
-from PIL import Image
 
+from curation.analysis.decode import reduced_by
 from curation.analysis.masks import dilate, erode, fill_holes, reconstruct, resized
 
 REGION_SIDE = 48
@@ -40,51 +40,58 @@ def _prior(shape: tuple[int, int]) -> np.ndarray:
     return np.exp(-((x[None, :] / 0.28) ** 2 + (y[:, None] / 0.28) ** 2) / 2)
 
 
-def _features(small: np.ndarray) -> np.ndarray:
-    f = small.reshape(-1, 3).astype(np.float32)
-    total = f.sum(axis=1) + 1.0
-    r, g, b = f[:, 0], f[:, 1], f[:, 2]
-    # Two chroma axes (red-green, yellow-blue) independent of brightness, and the brightness.
-    return np.stack(((r - g) / total, (r + g - 2 * b) / total, total / (3 * 255.0)), axis=1)
+def _features(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features, the pixels' R+G+B sums): one row per feature, one column per pixel. Two chroma
+    axes (red-green, yellow-blue) independent of brightness, and the brightness."""
+    total_int = small.reshape(-1, 3).sum(axis=1, dtype=np.int16)  # at most 765
+    r, g, b = (small[..., c].ravel().astype(np.float32) for c in range(3))
+    total = total_int.astype(np.float32) + 1.0
+    features = np.stack(((r - g) / total, (r + g - 2 * b) / total, total / (3 * 255.0)))
+    return features, total_int
 
 
 # Chroma counts more than brightness in the clustering distance.
-_WEIGHTS = np.array([2.0, 2.0, 1.0], dtype=np.float32)
+_WEIGHTS = np.array([2.0, 2.0, 1.0], dtype=np.float32)[:, None]
 
 
-def kmeans(points: np.ndarray, k: int, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(
+    features: np.ndarray, k: int, iterations: int, brightness_order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(labels, centroids) of a few Lloyd iterations from a deterministic start (centroids at
-    brightness quantiles), in the weighted feature space."""
-    wp = points * _WEIGHTS
-    order = np.argsort(wp[:, 2], kind="stable")
-    centroids = wp[order[((np.arange(k) + 0.5) / k * len(order)).astype(int)]]
-    squared = (wp * wp).sum(1)[:, None]
-    eye = np.eye(k, dtype=np.float32)
+    brightness quantiles), in the weighted feature space. `features` has one row per feature and
+    one column per point (the layout keeps every numpy reduction along contiguous memory);
+    `brightness_order` is the points' order by brightness (stable), if already known."""
+    wp = features * _WEIGHTS
+    if brightness_order is None:
+        brightness_order = np.argsort(wp[2], kind="stable")
+    n = wp.shape[1]
+    centroids = wp[:, brightness_order[((np.arange(k) + 0.5) / k * n).astype(int)]].T
+    squared = (wp * wp).sum(axis=0)
     for _ in range(iterations):
-        d = squared - 2 * wp @ centroids.T + (centroids * centroids).sum(1)[None, :]
-        labels = d.argmin(axis=1)
-        onehot = eye[labels]
-        counts = onehot.sum(0)
-        sums = onehot.T @ wp
-        keep = counts == 0
-        centroids = np.where(keep[:, None], centroids, sums / np.maximum(counts, 1)[:, None])
-    return labels, centroids / _WEIGHTS
+        d = squared[None, :] - 2 * (centroids @ wp) + (centroids * centroids).sum(1)[:, None]
+        labels = d.argmin(axis=0)
+        counts = np.bincount(labels, minlength=k)
+        sums = np.stack([np.bincount(labels, weights=row, minlength=k) for row in wp], axis=1)
+        empty = counts == 0  # an empty cluster keeps its centroid
+        centroids = np.where(
+            empty[:, None], centroids, (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        )
+    return labels, centroids / _WEIGHTS.T
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:
-    factor = -(-max(rgb.shape[:2]) // REGION_SIDE)
-    if factor <= 1:
-        return rgb
-    return np.asarray(Image.fromarray(rgb, "RGB").reduce(factor))
+    return reduced_by(rgb, -(-max(rgb.shape[:2]) // REGION_SIDE))
 
 
 def small_region(small: np.ndarray) -> np.ndarray:
     """The cervix region on an array already at the working size."""
     shape = small.shape[:2]
-    points = _features(small)
-    labels = kmeans(points, CLUSTERS, ITERATIONS)[0].reshape(shape)
+    features, total = _features(small)
+    # The brightness order from the integer sums: the same order, and a radix sort.
+    order = np.argsort(total, kind="stable")
+    labels = kmeans(features, CLUSTERS, ITERATIONS, order)[0].reshape(shape)
     prior = _prior(shape)
-    brightness = points[:, 2].reshape(shape)
+    brightness = features[2].reshape(shape)
     # Each cluster's hold on the centre: its prior-weighted share, favouring lit clusters.
     k = CLUSTERS
     flat = labels.ravel()

@@ -28,7 +28,7 @@ GREY_SATURATION = level(0.10)
 USABLE_VALUE = level(0.12)
 
 # Defaults of the thresholds (curation.checks.defaults carries the calibrated ones).
-LUGOL_MIN = 0.19
+LUGOL_MIN = 0.22
 GREEN_MIN = 0.50
 
 

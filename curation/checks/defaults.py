@@ -22,7 +22,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
         "area_warn_below": 0.15,
         "area_fail_below": 0.06,
     },
-    "step_consistency": {"lugol_min": 0.19, "green_min": 0.40},
+    "step_consistency": {"lugol_min": 0.22, "green_min": 0.40},
     "sequence_complete": {},
     # The largest pHash distance that counts as a near duplicate (docs/near-duplicates.md: every
     # re-encoded, resized or marked copy of the IARC images is within 6, and 3 of 536 pairs of

@@ -389,9 +389,10 @@ def verdicts_from_measures(m: dict, defaults: dict) -> dict[str, str]:
 
 
 # 2: colour and area measures on the colour image (COLOUR_SIDE), the step judged on the region and
-# the centre together, thresholds recalibrated (docs/quality-checks.md). A new version's results
-# are stored beside the old ones' (`run_checks --force` brings every case up to date).
-VERSION = "2"
+# the centre together, thresholds recalibrated. 3: OpenCV kernels (HSV, grey, resampling,
+# Laplacian, morphology), lugol_min recalibrated (docs/quality-checks.md, "Cost"). A new version's
+# results are stored beside the old ones' (`run_checks --force` brings every case up to date).
+VERSION = "3"
 
 for _name, _run, _label in (
     ("resolution", resolution, gettext_lazy("Resolution")),

@@ -149,3 +149,17 @@ def test_an_overlay_is_a_transparent_png_with_the_mask_in_colour():
     assert (rgba[..., 3] > 0).sum() == mask.sum()
     assert tuple(rgba[15, 10]) == (*overlay.BLOOD_COLOUR, overlay.OPACITY)
     assert rgba[0, 0, 3] == 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 9), (150, 200), (31, 257)])
+def test_an_overlay_png_is_valid_and_holds_exactly_the_mask(shape):
+    """The PNG is written by hand (curation.analysis.overlay): Pillow verifies its chunks and
+    CRCs and reads back every pixel, whatever the width (rows padded to whole bytes)."""
+    mask = np.random.default_rng(sum(shape)).random(shape) < 0.3
+    png = overlay.mask_png(mask, overlay.GLARE_COLOUR, opacity=99)
+    Image.open(io.BytesIO(png)).verify()
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "P" and image.size == (shape[1], shape[0])
+    rgba = np.asarray(image.convert("RGBA"))
+    assert ((rgba[..., 3] == 99) == mask).all() and ((rgba[..., 3] == 0) == ~mask).all()
+    assert (rgba[mask][:, :3] == overlay.GLARE_COLOUR).all()
