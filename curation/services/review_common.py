@@ -84,7 +84,7 @@ def opinion_fields() -> tuple[str, ...]:
 # --- history ------------------------------------------------------------------------------------
 
 
-def _event(case: Case, actor, action: str, *, reason: str = "", **changes: Any) -> CaseEvent:
+def _event(case: Case | int, actor, action: str, *, reason: str = "", **changes: Any) -> CaseEvent:
     return record_event(
         case, actor, CaseEvent.Kind.REVIEW, reason=reason, changes={"action": action, **changes}
     )

@@ -145,10 +145,23 @@ def mark_urgent(entry: QueueEntry, *, curator, urgent: bool, reason: str = "") -
 # --- claims -------------------------------------------------------------------------------------
 
 
-def _lock_reviewer(reviewer) -> None:
-    # One hand-out at a time per reviewer (a double click must not give two cases); a no-op on
-    # SQLite, where the transaction's write lock already serialises everything.
-    list(User.objects.select_for_update().filter(pk=reviewer.pk).values_list("pk", flat=True))
+def _lock_reviewer(reviewer) -> tuple[bool, bool]:
+    """Lock the reviewer's row: one hand-out at a time per reviewer (a double click must not give
+    two cases); a no-op on SQLite, where the transaction's write lock already serialises
+    everything. The same round trip says whether the hand-out's urgent and returning tiers can
+    hold anything at all (rarely): (urgent, returning)."""
+    row = (
+        User.objects.select_for_update(of=("self",))
+        .filter(pk=reviewer.pk)
+        .annotate(
+            any_urgent=Exists(selectors.urgent_waiting()),
+            any_returning=Exists(selectors.returning_waiting(reviewer)),
+        )
+        .values_list("any_urgent", "any_returning")
+        .order_by()
+    )
+    found = list(row)
+    return found[0] if found else (True, True)
 
 
 def _expire(review: Review, now: datetime, *, status: str = ReviewStatus.EXPIRED) -> bool:
@@ -158,12 +171,15 @@ def _expire(review: Review, now: datetime, *, status: str = ReviewStatus.EXPIRED
     ).update(status=status)
     if ended:
         _event(
-            review.case,
+            review.case_id,
             None,
             "claim_expired" if status == ReviewStatus.EXPIRED else "released",
             review=review.pk,
         )
     return bool(ended)
+
+
+CLAIM_COLUMNS = ("entry", "case", "reviewer", "status", "claimed_at", "claim_expires")
 
 
 def _current_claim(reviewer, now: datetime) -> Review | None:
@@ -172,6 +188,9 @@ def _current_claim(reviewer, now: datetime) -> Review | None:
     held = (
         Review.objects.filter(reviewer=reviewer, status=ReviewStatus.CLAIMED)
         .select_related("entry", "case")
+        # What deciding needs (and the claim's own columns): the case's many columns would cost
+        # more to put in the query than the query costs to run.
+        .only(*CLAIM_COLUMNS, "entry__status", "case__state")
         .order_by("claimed_at", "pk")[:CLAIM_ATTEMPTS]
     )
     current = None
@@ -194,11 +213,7 @@ def _claim(entry: QueueEntry, reviewer, now: datetime) -> Review | None:
         with transaction.atomic():
             # A fresh statement: under READ COMMITTED it sees claims committed since the
             # candidate query began (the lock on the entry row does not cover them).
-            claims = list(
-                Review.objects.filter(entry=entry, status=ReviewStatus.CLAIMED).select_related(
-                    "case"
-                )
-            )
+            claims = list(Review.objects.filter(entry=entry, status=ReviewStatus.CLAIMED))
             if any(claim.claim_expires > now for claim in claims):
                 return None
             for claim in claims:  # past its expiry: the entry is free
@@ -212,7 +227,7 @@ def _claim(entry: QueueEntry, reviewer, now: datetime) -> Review | None:
                 claim_expires=now + timedelta(minutes=claim_minutes()),
             )
             _event(
-                entry.case,
+                entry.case_id,
                 reviewer,
                 "claimed",
                 review=review.pk,
@@ -232,24 +247,21 @@ def claim_next(reviewer) -> Review | None:
         raise PermissionDenied(_("Only reviewers are handed cases to review."))
     now = timezone.now()
     with transaction.atomic():
-        _lock_reviewer(reviewer)
+        urgent, returning = _lock_reviewer(reviewer)
         current = _current_claim(reviewer, now)
         if current is not None:
             current.newly_claimed = False
             return current
         tried: list[int] = []
         attempts = 0
-        for tier in selectors.handout_tiers(reviewer, now):
+        for tier in selectors.handout_tiers(reviewer, now, urgent=urgent, returning=returning):
+            # PostgreSQL: an entry row another hand-out holds is skipped, not waited for. SQLite
+            # has no row locks and ignores this (its transactions are serialised; the
+            # constraints guard the claim).
+            tier = tier.select_for_update(skip_locked=True, of=("self",))
             while attempts < CLAIM_ATTEMPTS:
-                candidates = tier.select_related("case")
-                if tried:
-                    candidates = candidates.exclude(pk__in=tried)
-                # PostgreSQL: an entry row another hand-out holds is skipped, not waited for;
-                # only the entry row is locked (not the case joined in). SQLite has no row locks
-                # and ignores this (its transactions are serialised; the constraints guard the
-                # claim).
-                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-                entry = candidates.first()
+                candidates = tier.exclude(pk__in=tried) if tried else tier
+                entry = next(iter(candidates[:1]), None)
                 if entry is None:
                     break  # this tier has nothing (left): the next one
                 attempts += 1

@@ -128,11 +128,16 @@ def _record(case: Case, actor, kind: str, **details) -> CaseEvent:
 
 
 def record_event(
-    case: Case, actor, kind: str, *, reason: str = "", changes: dict | None = None
+    case: Case | int, actor, kind: str, *, reason: str = "", changes: dict | None = None
 ) -> CaseEvent:
     """Write one entry of the case's history for an app above the core (curation writes its
-    review activity, kind "review", with changes["action"] saying what happened)."""
-    return _record(case, actor, kind, reason=reason, changes=changes or {})
+    review activity, kind "review", with changes["action"] saying what happened). `case` is the
+    case or its id (a hot path need not load the case only to name it)."""
+    if isinstance(case, Case):
+        return _record(case, actor, kind, reason=reason, changes=changes or {})
+    return CaseEvent.objects.create(
+        case_id=case, actor=actor, kind=kind, reason=reason, changes=changes or {}
+    )
 
 
 def subject_for(site: Site, local_patient_id: str) -> Subject:

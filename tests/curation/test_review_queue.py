@@ -313,6 +313,36 @@ def test_the_hand_out_takes_the_same_number_of_queries_whatever_the_queue():
     assert queries() == few
 
 
+@pytest.mark.django_db
+def test_the_hand_out_leaves_out_the_urgent_and_returning_tiers_only_when_they_are_empty():
+    """claim_next learns, with the reviewer's lock, whether any entry is urgent and whether any
+    later round waits on a case the reviewer reviewed; an empty tier is not queried, a possibly
+    full one always is."""
+    from curation.services.reviews import _lock_reviewer
+
+    alice, bob = reviewer(), reviewer()
+    first = in_review_case()
+    assert _lock_reviewer(alice) == (False, False)
+    assert len(list(selectors.handout_tiers(alice, urgent=False, returning=False))) == 2
+    assert len(list(selectors.handout_tiers(alice))) == 4
+
+    second = in_review_case()
+    reviews.mark_urgent(QueueEntry.objects.get(case=second), curator=curator(), urgent=True)
+    assert _lock_reviewer(alice) == (True, False)
+    assert reviews.claim_next(alice).case == second  # the urgent tier was queried
+
+    # Carol and Bob review the first case (Alice holds the second), Bob returns it; it is fixed
+    # and resubmitted: round 2 waits.
+    accept(reviews.claim_next(reviewer()))
+    return_(reviews.claim_next(bob))
+    first.refresh_from_db()
+    assert first.state == CaseState.RETURNED
+    to_review(first)
+    assert _lock_reviewer(bob)[1] is True
+    assert _lock_reviewer(alice)[1] is False  # she never reviewed it
+    assert reviews.claim_next(bob).case == first
+
+
 # --- blinding ---------------------------------------------------------------------------------
 
 
