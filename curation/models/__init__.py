@@ -5,6 +5,20 @@ its invariants.
 
 from .checks import CheckResult, CheckThreshold, Verdict
 from .fingerprints import ImageFingerprint
+from .releases import (
+    ChangeKind,
+    LabelDefinition,
+    PublishedReadOnly,
+    Release,
+    ReleaseAudit,
+    ReleaseBlob,
+    ReleaseChange,
+    ReleaseFile,
+    ReleaseImage,
+    ReleaseState,
+    ReleaseVersion,
+    SequesteredLabel,
+)
 from .reviews import (
     Adjudication,
     Decision,
@@ -25,6 +39,18 @@ from .reviews import (
 
 __all__ = [
     "Adjudication",
+    "ChangeKind",
+    "LabelDefinition",
+    "PublishedReadOnly",
+    "Release",
+    "ReleaseAudit",
+    "ReleaseBlob",
+    "ReleaseChange",
+    "ReleaseFile",
+    "ReleaseImage",
+    "ReleaseState",
+    "ReleaseVersion",
+    "SequesteredLabel",
     "CheckResult",
     "CheckThreshold",
     "Decision",
