@@ -350,13 +350,25 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # The reconciler (imagebank.reconcile; docs/deployment.md, "The reconciler"): Celery beat runs it
 # every RECONCILE_EVERY_SECONDS; `manage.py reconcile` runs the same pass by hand.
 RECONCILE_EVERY_SECONDS = env.int("RECONCILE_EVERY_SECONDS", default=60)
+# Dataset releases (curation.services.releases; docs/releases.md): a build not finished within
+# RELEASE_BUILD_LEASE_SECONDS of its start (or a queued one not started) is sent to a worker
+# again, up to RELEASE_BUILD_MAX_ATTEMPTS starts; every published release's stored files are
+# re-hashed every RELEASE_AUDIT_EVERY_SECONDS.
+RELEASE_BUILD_LEASE_SECONDS = env.int("RELEASE_BUILD_LEASE_SECONDS", default=3 * 3600)
+RELEASE_BUILD_MAX_ATTEMPTS = env.int("RELEASE_BUILD_MAX_ATTEMPTS", default=3)
+RELEASE_AUDIT_EVERY_SECONDS = env.int("RELEASE_AUDIT_EVERY_SECONDS", default=24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
         "task": "imagebank.tasks.reconcile",
         "schedule": RECONCILE_EVERY_SECONDS,
         # A pass that waited longer than the interval is replaced by the next one.
         "options": {"expires": RECONCILE_EVERY_SECONDS},
-    }
+    },
+    "audit-releases": {
+        "task": "curation.tasks.audit_releases",
+        "schedule": RELEASE_AUDIT_EVERY_SECONDS,
+        "options": {"expires": RELEASE_AUDIT_EVERY_SECONDS},
+    },
 }
 # An image whose processing message has not produced a result after this is sent again (the
 # wait doubles with each start of its task); after IMAGE_MAX_ATTEMPTS starts it is failed.

@@ -60,6 +60,16 @@ class CurationConfig(AppConfig):
                 backlog=notices.mails_backlog,
             )
         )
+        from curation.services import releases
+
+        register_work_kind(
+            WorkKind(
+                name="release_builds",
+                label=_("Dataset releases waiting to be built"),
+                reconcile=releases.reconcile_builds,
+                backlog=releases.builds_backlog,
+            )
+        )
         register_work_kind(
             WorkKind(
                 name="review_queue",

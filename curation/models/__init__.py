@@ -18,6 +18,7 @@ from .releases import (
     ReleaseState,
     ReleaseVersion,
     SequesteredLabel,
+    parse_version,
 )
 from .reviews import (
     Adjudication,
@@ -51,6 +52,7 @@ __all__ = [
     "ReleaseState",
     "ReleaseVersion",
     "SequesteredLabel",
+    "parse_version",
     "CheckResult",
     "CheckThreshold",
     "Decision",
