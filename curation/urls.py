@@ -7,6 +7,8 @@ from curation.views import (
     check_pages,
     eligibility_pages,
     files,
+    release_admin,
+    release_catalogue,
     review_dashboard,
     review_outlines,
     review_pages,
@@ -64,5 +66,51 @@ urlpatterns = [
         "curation/eligibility/",
         eligibility_pages.eligibility_items_page,
         name="eligibility-items",
+    ),
+    # The public catalogue of dataset releases (curation.views.release_catalogue): published
+    # versions only, metadata only, for anyone.
+    path("releases/", release_catalogue.catalogue, name="release-catalogue"),
+    path(
+        "releases/<slug:slug>/<str:version>/",
+        release_catalogue.version_page,
+        name="release-version",
+    ),
+    path(
+        "releases/<slug:slug>/<str:version>/datasheet/",
+        release_catalogue.datasheet_page,
+        name="release-datasheet",
+    ),
+    path(
+        "releases/<slug:slug>/<str:version>/datasheet.md",
+        release_catalogue.datasheet_markdown,
+        name="release-datasheet-md",
+    ),
+    # The curators' release pages (curation.views.release_admin). "new" is never a version (a
+    # version is three numbers), so the definition form's path comes first without ambiguity.
+    path("curation/releases/", release_admin.release_admin, name="release-admin"),
+    path(
+        "curation/releases/<slug:slug>/new/",
+        release_admin.release_define,
+        name="release-define",
+    ),
+    path(
+        "curation/releases/<slug:slug>/<str:version>/",
+        release_admin.release_manage,
+        name="release-manage",
+    ),
+    path(
+        "curation/releases/<slug:slug>/<str:version>/preview/",
+        release_admin.release_preview,
+        name="release-preview",
+    ),
+    path(
+        "curation/releases/<slug:slug>/<str:version>/build/",
+        release_admin.release_build,
+        name="release-build",
+    ),
+    path(
+        "curation/releases/<slug:slug>/<str:version>/publish/",
+        release_admin.release_publish,
+        name="release-publish",
     ),
 ]

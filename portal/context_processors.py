@@ -5,6 +5,10 @@ from curation.roles import REVIEWER
 from imagebank import selectors
 from imagebank.roles import CURATOR, user_roles
 
+# What the navigation offers everyone, signed in or not: the public catalogue of dataset
+# releases (curation.views.release_catalogue).
+PUBLIC_NAVIGATION = {"releases": True}
+
 
 def _navigation_for(user) -> dict[str, bool]:
     roles = user_roles(user)
@@ -15,6 +19,7 @@ def _navigation_for(user) -> dict[str, bool]:
         "curator": CURATOR in roles or user.is_superuser,
         "access_committee": ACCESS_COMMITTEE in roles,
         "researcher": RESEARCHER in roles,
+        **PUBLIC_NAVIGATION,
         # Case pages are for everyone whose role reaches cases; the others have nothing there.
         "cases": contributes
         or bool(roles & {REVIEWER, CURATOR})
@@ -30,7 +35,7 @@ def navigation(request) -> dict:
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"bank_roles": frozenset(), "nav": {}}
+        return {"bank_roles": frozenset(), "nav": PUBLIC_NAVIGATION}
     return {
         "bank_roles": user_roles(user),
         "nav": SimpleLazyObject(lambda: _navigation_for(user)),

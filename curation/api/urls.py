@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from curation.api import reviews
+from curation.api import releases, reviews
 from curation.api.similar import SimilarImagesView
 
 app_name = "curation_api"
@@ -33,5 +33,12 @@ urlpatterns: list = [
         "reviews/<int:id>/outlines/<int:outline>/",
         reviews.ReviewOutlineView.as_view(),
         name="review-outline",
+    ),
+    # The public release catalogue (curation.api.releases): published versions, metadata only.
+    path("releases/", releases.ReleaseListView.as_view(), name="release-list"),
+    path(
+        "releases/<slug:slug>/<str:version>/",
+        releases.ReleaseDetailView.as_view(),
+        name="release-detail",
     ),
 ]
