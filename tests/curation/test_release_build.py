@@ -30,6 +30,7 @@ from curation.releases import manifest
 from curation.services import releases
 from fixtures.synthetic_cervix import render_jpeg
 from imagebank.lifecycle import CaseState
+from imagebank.models import Case
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.tasks import process_image
@@ -234,6 +235,25 @@ def test_a_new_version_has_a_changelog(bank, curator):
     assert added.case_code in set(read_manifest(second)["case"])
     assert first.state == ReleaseState.PUBLISHED
     assert [c["kind"] for c in second.stats["changelog"]] == ["added", "removed"]
+
+
+def test_a_corrected_label_is_in_the_changelog_without_its_values(bank, curator):
+    first = releases.publish(build(curator), actor=curator)
+    case = bank["cases"][0]
+    was = case.transformation_zone
+    now = next(tz for tz in TZ if tz != was)
+    # A curator's correction of an accepted case (the field's own service is issue 11's).
+    Case.objects.filter(pk=case.pk).update(transformation_zone=now)
+    second = build(curator, version="1.0.1")
+    change = second.changes.get(kind=ChangeKind.RELABELLED)
+    assert change.why == "labels corrected: tz_type"
+    assert was not in change.why and now not in change.why
+    assert (
+        change.case_code
+        == ReleaseImage.objects.filter(version=first, source_case_id=case.pk).values_list(
+            "case_code", flat=True
+        )[0]
+    )
 
 
 def test_create_release_command_builds_and_prints_counts(bank, curator):
