@@ -14,9 +14,11 @@ from curation.models import (
     EligibilityItem,
     ImageExclusion,
     ImageFlag,
+    LabelDefinition,
     Notice,
     Outline,
     QueueEntry,
+    ReleaseVersion,
     Review,
 )
 from curation.permissions import can_see_curation_reports
@@ -246,3 +248,34 @@ class EligibilityItemAdmin(admin.ModelAdmin):
                 % {"codes": ", ".join(used)}
             )
         super().delete_queryset(request, queryset)
+
+
+@admin.register(LabelDefinition)
+class LabelDefinitionAdmin(admin.ModelAdmin):
+    """The labels a release can carry: curators name, describe and order them and pick the rule
+    (curation.releases.labels) that computes each; a version keeps the names it was built with."""
+
+    list_display = ("name", "title", "rule", "active", "position")
+    list_editable = ("active", "position")
+    list_filter = ("rule", "active")
+    search_fields = ("name", "title")
+
+
+@admin.register(ReleaseVersion)
+class ReleaseVersionAdmin(admin.ModelAdmin):
+    """Release versions, read-only: the services (curation.services.releases) and the pages
+    define, build and publish them, and a published one cannot change at all."""
+
+    list_display = ("release", "version", "state", "image_count", "built_at", "published_at")
+    list_filter = ("state",)
+    search_fields = ("release__slug", "version")
+    list_select_related = ("release",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
