@@ -9,11 +9,11 @@ read-only and audit_release notices a stored file changed behind its back."""
 
 import io
 import json
-from pathlib import Path
 
 import mlcroissant
 import pandas as pd
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -212,8 +212,10 @@ def test_a_published_version_is_read_only_and_audited(bank, curator):
     assert "0 missing, 0 changed" in out.getvalue()
     # A stored image changed behind the bank's back.
     row = ReleaseImage.objects.filter(version=version).select_related("blob").first()
-    path = Path(default_storage.path(row.blob.storage_key))
-    path.write_bytes(path.read_bytes() + b"tampered")
+    key = row.blob.storage_key
+    tampered = default_storage.open(key).read() + b"tampered"
+    default_storage.delete(key)  # local folder or S3 alike: the same key, other bytes
+    assert default_storage.save(key, ContentFile(tampered)) == key
     with pytest.raises(CommandError, match="1 changed"):
         call_command("audit_release", "cervix@1.0.0", stdout=io.StringIO())
     assert version.audits.first().changed == [row.path]
