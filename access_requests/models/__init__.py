@@ -1,3 +1,40 @@
 """The data of access_requests (research groups, data use agreements, access requests, committee
 decisions, grants, expiry, downloads and the download log) and its invariants.
 """
+
+from .agreements import AgreementSignature, DataUseAgreement
+from .grants import (
+    DOWNLOAD,
+    Grant,
+    ReleaseVersionGroupPermission,
+    ReleaseVersionUserPermission,
+)
+from .groups import GroupInvitation, GroupKind, GroupMember, MemberRole, ResearchGroup
+from .requests import (
+    CRITERIA,
+    AccessRequest,
+    CommitteeReview,
+    RequestMessage,
+    RequestTransition,
+    Vote,
+)
+
+__all__ = [
+    "CRITERIA",
+    "DOWNLOAD",
+    "AccessRequest",
+    "AgreementSignature",
+    "CommitteeReview",
+    "DataUseAgreement",
+    "Grant",
+    "GroupInvitation",
+    "GroupKind",
+    "GroupMember",
+    "MemberRole",
+    "ReleaseVersionGroupPermission",
+    "ReleaseVersionUserPermission",
+    "RequestMessage",
+    "RequestTransition",
+    "ResearchGroup",
+    "Vote",
+]

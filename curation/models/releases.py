@@ -163,6 +163,9 @@ class ReleaseVersion(models.Model):
 
     class Meta:
         ordering = ["release", "-major", "-minor", "-patch"]
+        # Held per version through guardian by the grants of access_requests (a group per grant);
+        # nothing here knows who holds it.
+        permissions = [("download_releaseversion", _("Can download this release version"))]
         constraints = [
             models.UniqueConstraint(fields=["release", "version"], name="release_version_unique"),
             models.CheckConstraint(
