@@ -354,6 +354,11 @@ RECONCILE_EVERY_SECONDS = env.int("RECONCILE_EVERY_SECONDS", default=60)
 # RELEASE_BUILD_LEASE_SECONDS of its start (or a queued one not started) is sent to a worker
 # again, up to RELEASE_BUILD_MAX_ATTEMPTS starts; every published release's stored files are
 # re-hashed every RELEASE_AUDIT_EVERY_SECONDS.
+# Governed access (access_requests; docs/access.md): the committee votes a request needs before
+# the majority decides, a grant's length in days, and how long a group invitation's link lasts.
+ACCESS_QUORUM = env.int("ACCESS_QUORUM", default=2)
+GRANT_DAYS = env.int("GRANT_DAYS", default=365)
+ACCESS_INVITATION_DAYS = env.int("ACCESS_INVITATION_DAYS", default=14)
 RELEASE_BUILD_LEASE_SECONDS = env.int("RELEASE_BUILD_LEASE_SECONDS", default=3 * 3600)
 RELEASE_BUILD_MAX_ATTEMPTS = env.int("RELEASE_BUILD_MAX_ATTEMPTS", default=3)
 RELEASE_AUDIT_EVERY_SECONDS = env.int("RELEASE_AUDIT_EVERY_SECONDS", default=24 * 3600)
