@@ -20,6 +20,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from curation import hooks
 from curation.checks.defaults import DEFAULTS
 from curation.models import (
     Release,
@@ -303,6 +304,10 @@ def publish(version: ReleaseVersion, *, actor) -> ReleaseVersion:
         version.published_at = timezone.now()
         version.published_by = actor
         version.save()
+        published = version
+        transaction.on_commit(
+            lambda: hooks.release_published.send(sender=ReleaseVersion, version=published)
+        )
     return version
 
 

@@ -282,3 +282,26 @@ def test_an_empty_selection_fails_the_build_with_the_reason(bank, curator):
         build(curator, selection={"sites": ["nowhere"]})
     version = Release.objects.get(slug="cervix").versions.get()
     assert version.state == ReleaseState.FAILED and "no accepted case" in version.build_error
+
+
+def test_publishing_tells_the_apps_above_after_the_commit(
+    bank, curator, django_capture_on_commit_callbacks
+):
+    from curation import hooks
+
+    heard = []
+
+    def listener(sender, version, **kwargs):
+        heard.append(version.pk)
+
+    hooks.release_published.connect(listener, dispatch_uid="test-listener")
+    try:
+        version = build(curator)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            releases.publish(version, actor=curator)
+        assert heard == []  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert heard == [version.pk]
+    finally:
+        hooks.release_published.disconnect(dispatch_uid="test-listener")
