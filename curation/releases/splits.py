@@ -134,13 +134,13 @@ def assign_splits(
       only randomness is one permutation of the groups from numpy.random.default_rng(seed), so
       the same cases, groups and policy give the same result whatever order they come in;
     - a split with fraction 0 gets no case;
-    - stratified, counting cases (not images): groups are placed largest first (ties in the
-      seeded order), each in the split whose need for the group's strata is largest, the need
+    - stratified, counting cases (not images): groups are placed in the seeded order, each in
+      the split whose need for the group's strata is largest, the need
       of a split being the sum over the group's cases of (fraction × the stratum's case count
       − the split's cases of that stratum so far). Needs less than one case below the largest
       count as tied; ties go to the split furthest below its overall share, then in the order
-      train, validation, test. Large groups go first because
-      they are the hardest to fit; small ones then even out what they left.
+      train, validation, test. Subjects with several cases and duplicate clusters are thus
+      spread over the splits in proportion, like single cases.
 
     The groups must partition the cases and keep each subject in one group (what group_cases
     returns); anything else is a ValueError rather than a silent leak.
@@ -167,10 +167,11 @@ def assign_splits(
     overall_targets = [fraction * len(by_key) for fraction in fractions]
     overall_assigned = [0] * len(SPLITS)
 
-    seeded_rank = np.random.default_rng(policy.seed).permutation(len(canonical)).tolist()
-    placing_order = sorted(
-        range(len(canonical)), key=lambda index: (-len(canonical[index]), seeded_rank[index])
-    )
+    # The groups are placed in the seeded order, whatever their size. Placing the largest first
+    # (the bin-packing habit) sent every subject seen several times and every duplicate cluster
+    # to train, whose need is largest at the start: validation and test then held single-visit
+    # subjects only (bench/releases.py showed it), a bias no stratum shows.
+    placing_order = np.random.default_rng(policy.seed).permutation(len(canonical)).tolist()
 
     result: dict[int, str] = {}
     for index in placing_order:

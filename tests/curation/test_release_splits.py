@@ -268,3 +268,21 @@ def test_validate_fractions():
     ]:
         with pytest.raises(ValueError, match=problem):
             validate_fractions(values)
+
+
+def test_subjects_with_several_cases_are_spread_over_the_splits_like_the_others():
+    """Returning patients (and duplicate clusters) must reach validation and test in proportion:
+    placing the largest groups first once sent every one of them to train."""
+    rng = random.Random(5)
+    cases, key = [], 0
+    for subject in range(3000):
+        for _visit in range(rng.choice((1, 1, 1, 2, 3))):
+            key += 1
+            cases.append(case(key, subject, site=f"site{subject % 4}", strata=(rng.choice("ab"),)))
+    groups = group_cases(cases, [])
+    assignment = assign_splits(cases, groups, POLICY)
+    multi = [group for group in groups if len(group) > 1]
+    assert len(multi) > 500
+    shares = collections.Counter(assignment[group[0]] for group in multi)
+    for split, fraction in zip(SPLITS, POLICY.fractions, strict=True):
+        assert abs(shares[split] / len(multi) - fraction) <= 0.05, shares
