@@ -29,7 +29,6 @@ from imagebank.roles import CURATOR, has_role
 
 # The key of CommitteeReview.scores under which a vote's reason (the words the decision quotes to
 # the requester) is kept, next to the criteria's scores: the model has no column of its own.
-VOTE_REASON_KEY = "reason"
 
 
 def _active(user) -> bool:
@@ -66,15 +65,6 @@ def may_vote(member, request: AccessRequest) -> bool:
         and request.state == RequestState.SUBMITTED
         and not GroupMember.objects.filter(group_id=request.group_id, user=member).exists()
     )
-
-
-def review_scores(review: CommitteeReview) -> dict[str, int]:
-    """The criteria's scores of a review, without the vote's reason kept beside them."""
-    return {key: value for key, value in review.scores.items() if key != VOTE_REASON_KEY}
-
-
-def vote_reason(review: CommitteeReview) -> str:
-    return str(review.scores.get(VOTE_REASON_KEY, ""))
 
 
 # --- the committee ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What access_requests does when something happens elsewhere: a new sign-up becomes a researcher.
+"""What access_requests does when something happens elsewhere: a new sign-up becomes a researcher;
+a newly published release version is given to the grants that cover "and later versions".
 
 Open sign-up (imagebank.adapters decides whether it is open) gives nothing but a researcher
 account; the researcher then requests access to a release. The role is this app's, so the step
@@ -12,3 +13,11 @@ from imagebank.services.sites import grant_role
 
 def make_new_sign_up_a_researcher(sender, request, user, **kwargs) -> None:
     grant_role(user=user, role=RESEARCHER)
+
+
+def extend_grants_to_a_new_version(sender, version, **kwargs) -> None:
+    """curation.hooks.release_published: the grants of earlier versions of the same release that
+    say "and later versions" get the new one."""
+    from access_requests.services.grants import cover_later_versions
+
+    cover_later_versions(version)

@@ -369,6 +369,16 @@ CELERY_BEAT_SCHEDULE = {
         # A pass that waited longer than the interval is replaced by the next one.
         "options": {"expires": RECONCILE_EVERY_SECONDS},
     },
+    "end-expired-grants": {
+        "task": "access_requests.tasks.end_expired_grants",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
+    "grant-reminders": {
+        "task": "access_requests.tasks.send_grant_reminders",
+        "schedule": 6 * 3600,
+        "options": {"expires": 6 * 3600},
+    },
     "audit-releases": {
         "task": "curation.tasks.audit_releases",
         "schedule": RELEASE_AUDIT_EVERY_SECONDS,

@@ -97,6 +97,9 @@ class CommitteeReview(models.Model):
     )
     scores = models.JSONField(_("scores"), default=dict)
     vote = models.CharField(_("vote"), max_length=10, choices=Vote.choices)
+    # Why, in words the requester reads when the vote decides (required to reject or to ask for
+    # changes); the internal note is for the committee only.
+    reason = models.TextField(_("reason"), blank=True, max_length=5000)
     internal_note = models.TextField(_("internal note"), blank=True, max_length=5000)
     at = models.DateTimeField(auto_now_add=True)
 

@@ -337,7 +337,6 @@ def review_request(
     if vote in (Vote.REJECT, Vote.CHANGES) and not reason:
         raise ValidationError({"reason": _("Give a reason: the requester reads it.")})
     internal_note = _clean_text(internal_note, "internal_note", 5000)
-    stored = {**clean_scores, selectors.VOTE_REASON_KEY: reason}
     with transaction.atomic():
         locked = AccessRequest.objects.select_for_update().get(pk=request.pk)
         if locked.state != RequestState.SUBMITTED:
@@ -346,7 +345,12 @@ def review_request(
             request=locked,
             round=selectors.current_round(locked),
             member=member,
-            defaults={"scores": stored, "vote": vote, "internal_note": internal_note},
+            defaults={
+                "scores": clean_scores,
+                "vote": vote,
+                "reason": reason,
+                "internal_note": internal_note,
+            },
         )
         decide_if_quorum(locked, actor=member)
     request.refresh_from_db()
@@ -386,9 +390,9 @@ def decide_if_quorum(request: AccessRequest, *, actor=None) -> str | None:
             return None
         outcome = _outcome([review.vote for review in reviews])
         reasons = [
-            selectors.vote_reason(review)
+            review.reason
             for review in reviews
-            if review.vote in DECIDING_VOTES[outcome] and selectors.vote_reason(review)
+            if review.vote in DECIDING_VOTES[outcome] and review.reason
         ]
         transition_request(
             locked, to_state=outcome, actor=actor, reason="\n\n".join(dict.fromkeys(reasons))

@@ -250,3 +250,23 @@ def test_the_grant_selectors_show_grants_to_members_and_the_committee():
     services.revoke_grant(grant, actor=committee_member(), reason="Ended.")
     assert not selectors.active_grants_of_group(accessor, grant.group).exists()
     assert Group.objects.filter(name=f"grant-{grant.request_id}").exists()
+
+
+def test_publishing_a_later_version_extends_the_grants_of_earlier_ones(
+    django_capture_on_commit_callbacks,
+):
+    """The real path: curation publishes, its release_published hook reaches access_requests
+    after the commit, and a grant of "and later versions" covers the new version."""
+    from curation.models import ReleaseState
+    from curation.services import releases
+
+    grant, version, accessor, _ = granted(and_later_versions=True)
+    later = published_version(version="1.2.0", slug=version.release.slug, state=ReleaseState.BUILT)
+    assert not services.can_download(accessor, later)
+    with django_capture_on_commit_callbacks(execute=True):
+        releases.publish(later, actor=make_user_with_role(Role.CURATOR))
+    later.refresh_from_db()
+    assert ReleaseVersionGroupPermission.objects.filter(
+        group=grant.auth_group, content_object=later
+    ).exists()
+    assert services.can_download(accessor, later)

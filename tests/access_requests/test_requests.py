@@ -466,7 +466,7 @@ def test_a_second_vote_in_the_round_replaces_the_first_and_no_quorum_no_decision
         "On reflection, fine.",
         1,
     )
-    assert selectors.review_scores(review) == GOOD_SCORES
+    assert review.scores == GOOD_SCORES and review.reason == ""
     request.refresh_from_db()
     assert request.state == RequestState.SUBMITTED
 
