@@ -31,6 +31,7 @@ from access_requests.models import (
     ResearchGroup,
     Vote,
 )
+from access_requests.services import agreements
 from access_requests.services.grants import create_grant
 from access_requests.services.transitions import (  # noqa: F401 - exported here (lifecycle)
     REASON_MAX_LENGTH,
@@ -237,8 +238,12 @@ def update_request(request: AccessRequest, *, actor, **fields) -> AccessRequest:
 
 
 def current_agreement() -> DataUseAgreement | None:
-    """The agreement version a new submission must be signed under: the highest version."""
-    return DataUseAgreement.objects.order_by("-version").first()
+    """The agreement version a new submission must be signed under: the one in force now
+    (access_requests.services.agreements), or None where there is none."""
+    try:
+        return agreements.current_agreement()
+    except DataUseAgreement.DoesNotExist:
+        return None
 
 
 def _missing_for_submission(request: AccessRequest) -> dict[str, str]:
