@@ -3,6 +3,7 @@ decisions, grants, expiry, downloads and the download log) and its invariants.
 """
 
 from .agreements import AgreementSignature, DataUseAgreement
+from .downloads import DownloadKind, DownloadLog
 from .grants import (
     DOWNLOAD,
     Grant,
@@ -26,6 +27,8 @@ __all__ = [
     "AgreementSignature",
     "CommitteeReview",
     "DataUseAgreement",
+    "DownloadKind",
+    "DownloadLog",
     "Grant",
     "GroupInvitation",
     "GroupKind",
