@@ -24,10 +24,9 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from curation import selectors as check_selectors
 from curation.fingerprints import to_unsigned
 from curation.models import (
     ChangeKind,
@@ -175,7 +174,7 @@ def _failed_images(case_ids: list[int], checks: list[str]) -> set[int]:
         return set()
     failed: set[int] = set()
     for start in range(0, len(case_ids), BATCH):
-        results = check_selectors.latest_results(
+        results = _latest_image_results(
             CheckResult.objects.filter(
                 case_id__in=case_ids[start : start + BATCH],
                 check_name__in=checks,
@@ -184,6 +183,21 @@ def _failed_images(case_ids: list[int], checks: list[str]) -> set[int]:
         ).filter(verdict="fail")
         failed.update(results.values_list("image_id", flat=True))
     return failed
+
+
+def _latest_image_results(results):
+    """Of image-level `results`, the latest of each check on each image (the row run last), as
+    curation.selectors.latest_results gives them, in a form the database answers by index: on
+    the image and the check directly (the general form's coalesced key, which also covers
+    case-level rows, defeats the index), and without the model's ordering, which joined the
+    cases table in."""
+    newer = CheckResult.objects.filter(
+        image_id=OuterRef("image_id"), check_name=OuterRef("check_name")
+    ).filter(
+        Q(checked_at__gt=OuterRef("checked_at"))
+        | Q(checked_at=OuterRef("checked_at"), pk__gt=OuterRef("pk"))
+    )
+    return results.filter(~Exists(newer)).order_by()
 
 
 def plan(version: ReleaseVersion) -> Plan:
@@ -474,12 +488,16 @@ def _stats(version, plan_: Plan, rows: list[ReleaseImage], changes: list[Release
     image_ids = [row.source_image_id for row in rows]
     verdicts: dict[str, dict[str, int]] = {}
     for start in range(0, len(image_ids), BATCH):
-        results = check_selectors.latest_results(
-            CheckResult.objects.filter(image_id__in=image_ids[start : start + BATCH])
-        ).values_list("check_name", "verdict")
-        for name, verdict in results:
+        results = (
+            _latest_image_results(
+                CheckResult.objects.filter(image_id__in=image_ids[start : start + BATCH])
+            )
+            .values_list("check_name", "verdict")
+            .annotate(n=Count("pk"))
+        )
+        for name, verdict, n in results:
             cell = verdicts.setdefault(name, {"pass": 0, "warn": 0, "fail": 0, "error": 0})
-            cell[verdict] = cell.get(verdict, 0) + 1
+            cell[verdict] = cell.get(verdict, 0) + n
     case_ids = [item.case.pk for item in plan_.cases]
     reviews = adjudicated = 0
     reviewers: set[int] = set()

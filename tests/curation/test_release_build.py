@@ -305,3 +305,41 @@ def test_publishing_tells_the_apps_above_after_the_commit(
         assert heard == [version.pk]
     finally:
         hooks.release_published.disconnect(dispatch_uid="test-listener")
+
+
+def test_the_check_counts_are_those_of_the_latest_results(bank, curator):
+    """The build's counts of check verdicts (its own index-friendly query) agree with
+    curation.selectors.latest_results, the bank's definition of a check's current result."""
+    from collections import Counter
+    from datetime import timedelta
+
+    from curation.models import CheckResult
+    from curation.selectors import latest_results
+
+    images = [image for case in bank["cases"] for image in case.images.all()]
+    image_ids = [image.pk for image in images]
+    for n, image in enumerate(images):
+        CheckResult.objects.create(
+            case_id=image.case_id, image_id=image.pk, check_name="focus", version="3",
+            verdict=("pass", "warn", "fail")[n % 3],
+        )  # fmt: skip
+        if n % 5 == 0:  # an older version's result, replaced by the one above
+            old = CheckResult.objects.create(
+                case_id=image.case_id, image_id=image.pk, check_name="focus", version="2",
+                verdict="error",
+            )  # fmt: skip
+            CheckResult.objects.filter(pk=old.pk).update(
+                checked_at=old.checked_at - timedelta(days=1)
+            )
+    version = build(curator)
+    expected = Counter(
+        latest_results(CheckResult.objects.filter(image_id__in=image_ids)).values_list(
+            "check_name", "verdict"
+        )
+    )
+    found = Counter(
+        {(name, verdict): n for name, cells in version.stats["checks"].items()
+         for verdict, n in cells.items() if n}
+    )  # fmt: skip
+    assert found == expected and sum(expected.values()) == len(images)
+    assert ("focus", "error") not in found
