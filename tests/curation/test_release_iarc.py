@@ -1,6 +1,6 @@
-"""Issue 12's acceptance on the shared IARC banks: imported, checked and accepted, with a second
-site's copies (re-encoded, resized, marked) of images of several cases, a curator builds a
-release and exports it. The test then looks at the exported files only: it computes the
+"""Issue 12's acceptance on the shared IARC banks: imported, checked, reviewed twice and accepted
+through the review queue, with a second site's copies (re-encoded, resized, marked) of images of
+several cases, a curator builds a release and exports it. The test then looks at the exported files only: it computes the
 perceptual hash of every exported image itself and finds no near-duplicate pair across two
 splits, no subject in two splits, no test label anywhere; the same definition and seed rebuild
 the same splits; mlcroissant loads the metadata."""
@@ -22,7 +22,6 @@ from curation.releases import manifest
 from curation.services import releases
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, Image
-from imagebank.services import cases as case_services
 from tests.conftest import SHARED_DATA, require_service
 from tests.curation.test_iarc_quality_report import copies_of
 from tests.factories import make_site, make_user_with_role
@@ -34,11 +33,16 @@ IARC = SHARED_DATA / "iarc"
 RADIUS = DEFAULTS["duplicate"]["near_radius"]
 
 
-def accept_everything_in_review():
-    # The review queue is tested on its own (test_review_*); here every case is accepted as two
-    # agreeing reviewers would leave it.
-    for case in Case.objects.filter(state=CaseState.IN_REVIEW).order_by("pk"):
-        case_services.transition_case(case=case, to_state=CaseState.ACCEPTED)
+def review_and_accept_everything():
+    """Two reviewers of no site take the queue through the review services until it is empty,
+    each accepting every case: the consensus accepts them, as the bank's real path does."""
+    from curation.services import reviews
+    from tests.curation.test_review_queue import accept
+
+    for reviewer in (make_user_with_role(Role.REVIEWER), make_user_with_role(Role.REVIEWER)):
+        while (review := reviews.claim_next(reviewer)) is not None:
+            accept(review)
+    assert not Case.objects.filter(state=CaseState.IN_REVIEW).exists()
 
 
 def phash(path) -> imagehash.ImageHash:
@@ -68,7 +72,7 @@ def iarc_bank(tmp_path, django_capture_on_commit_callbacks):
                 call_command("ingest", str(copy), "--site", other_site.slug, "--submit",
                              stdout=io.StringIO())  # fmt: skip
         copied.append(hashlib.sha256(original.read_bytes()).hexdigest())
-    accept_everything_in_review()
+    review_and_accept_everything()
     return {"site": bank_site, "other": other_site, "copied": copied}
 
 
