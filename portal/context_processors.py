@@ -1,5 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
+from access_requests import page_selectors as access_pages
 from access_requests.roles import ACCESS_COMMITTEE, RESEARCHER
 from curation.roles import REVIEWER
 from imagebank import selectors
@@ -19,6 +20,10 @@ def _navigation_for(user) -> dict[str, bool]:
         "curator": CURATOR in roles or user.is_superuser,
         "access_committee": ACCESS_COMMITTEE in roles,
         "researcher": RESEARCHER in roles,
+        # The access pages' links: researchers and members of groups (joining a group by
+        # invitation gives no role); the committee and curators (who read its pages).
+        "research_access": access_pages.uses_research_access(user),
+        "access_oversight": access_pages.sees_committee_pages(user),
         **PUBLIC_NAVIGATION,
         # Case pages are for everyone whose role reaches cases; the others have nothing there.
         "cases": contributes

@@ -1,0 +1,210 @@
+"""The research groups' pages: the user's groups with a form for a new one, a group's page (its
+members, the PI's invitations, the agreement's status), accepting an invitation, and signing the
+data use agreement for a group.
+
+Permission: the selectors and services decide (deny by default): the group pages are for
+researchers and members of groups (403 otherwise), a group's page for its members, the committee
+and curators (404 for anyone else: who belongs to a group is not public), the invitation form
+and its withdrawal for the PI (the service refuses anyone else). Every POST answers with a
+redirect and says what happened in a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from access_requests import page_selectors, selectors
+from access_requests.forms import GroupForm, InviteForm, SignForm, apply_service_errors
+from access_requests.models import DataUseAgreement, GroupInvitation, ResearchGroup
+from access_requests.services import agreements, groups
+from imagebank.client_address import client_ip
+from imagebank.permissions import require
+
+
+def _require_research_access(request: HttpRequest) -> None:
+    require(
+        page_selectors.uses_research_access(request.user),
+        _("These pages are for researchers and members of research groups."),
+    )
+
+
+def _group_or_404(request: HttpRequest, pk: int) -> ResearchGroup:
+    group = ResearchGroup.objects.filter(pk=pk).first()
+    if group is None or not selectors.can_see_members(group, request.user):
+        raise Http404(_("No research group of yours has this number."))
+    return group
+
+
+def _say_errors(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _list_page(request: HttpRequest, form: GroupForm | None, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "access_requests/group_list.html",
+        {"groups": selectors.groups_of(request.user), "form": form},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def group_list(request: HttpRequest) -> HttpResponse:
+    _require_research_access(request)
+    form = GroupForm() if page_selectors.creates_groups(request.user) else None
+    return _list_page(request, form)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def group_new(request: HttpRequest) -> HttpResponse:
+    """POST: a new group, led by the researcher (GET shows the list with the form)."""
+    require(page_selectors.creates_groups(request.user), _("Only researchers create groups."))
+    form = GroupForm(request.POST or None)
+    if request.method != "POST":
+        return _list_page(request, form)
+    if form.is_valid():
+        try:
+            group = groups.create_group(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Group %(name)s created: you lead it.") % {"name": group.name}
+            )
+            return redirect("access_requests:group-detail", group.pk)
+    return _list_page(request, form, status=400)
+
+
+def _agreement_status(group: ResearchGroup, user) -> dict:
+    try:
+        agreement = agreements.current_agreement()
+    except DataUseAgreement.DoesNotExist:
+        return {"agreement": None, "signed": False}
+    return {
+        "agreement": agreement,
+        "signed": selectors.is_member(group, user) and agreements.has_signed_current(group, user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    group = _group_or_404(request, pk)
+    is_pi = selectors.is_principal_investigator(group, request.user)
+    context = {
+        "group": group,
+        "members": selectors.members_of(group, viewer=request.user),
+        "invitations": selectors.pending_invitations(group, viewer=request.user),
+        "is_pi": is_pi,
+        "is_member": selectors.is_member(group, request.user),
+        "invite_form": InviteForm() if is_pi else None,
+        **_agreement_status(group, request.user),
+    }
+    return render(request, "access_requests/group_detail.html", context)
+
+
+@login_required
+@require_POST
+def group_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    group = _group_or_404(request, pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a valid email address."))
+        return redirect("access_requests:group-detail", group.pk)
+    try:
+        invitation, _token = groups.invite_member(
+            group=group, actor=request.user, email=form.cleaned_data["email"]
+        )
+    except ValidationError as error:
+        _say_errors(request, error)
+    else:
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+    return redirect("access_requests:group-detail", group.pk)
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request: HttpRequest, pk: int, invitation: int) -> HttpResponse:
+    group = _group_or_404(request, pk)
+    found = selectors.pending_invitations(group, viewer=request.user).filter(pk=invitation).first()
+    if found is None:
+        raise Http404(_("No open invitation has this number."))
+    try:
+        groups.withdraw_invitation(invitation=found, actor=request.user)
+    except ValidationError as error:
+        _say_errors(request, error)
+    else:
+        messages.success(
+            request, _("The invitation to %(email)s was withdrawn.") % {"email": found.email}
+        )
+    return redirect("access_requests:group-detail", group.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the group the link invites to, and a button; POST accepts (the service checks the
+    address, the expiry and single use). Anonymous visitors sign in first and come back here."""
+    if request.method == "POST":
+        try:
+            member = groups.accept_invitation(token=token, user=request.user)
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            return redirect("access_requests:invitation-accept", token)
+        messages.success(request, _("You joined the group %(name)s.") % {"name": member.group.name})
+        return redirect("access_requests:group-detail", member.group_id)
+    invitation: GroupInvitation | None = page_selectors.live_invitation(groups.token_hash(token))
+    return render(
+        request,
+        "access_requests/invitation_accept.html",
+        {"invitation": invitation, "token": token},
+        status=200 if invitation is not None else 404,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agreement in force, in full, and a typed-name field; POST signs it for the group."""
+    group = _group_or_404(request, pk)
+    if not selectors.is_member(group, request.user):
+        raise Http404(_("No research group of yours has this number."))
+    status = _agreement_status(group, request.user)
+    if status["agreement"] is None:
+        raise Http404(_("No data use agreement is in force."))
+    form = SignForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                agreements.sign_agreement(
+                    agreement=status["agreement"],
+                    group=group,
+                    signer=request.user,
+                    typed_name=form.cleaned_data["typed_name"],
+                    ip_address=client_ip(request) or None,
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("You signed version %(version)s of the data use agreement for %(group)s.")
+                    % {"version": status["agreement"].version, "group": group.name},
+                )
+                return redirect("access_requests:group-detail", group.pk)
+        return render(
+            request,
+            "access_requests/agreement_sign.html",
+            {"group": group, "form": form, **status},
+            status=400,
+        )
+    return render(
+        request, "access_requests/agreement_sign.html", {"group": group, "form": form, **status}
+    )
