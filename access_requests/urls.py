@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from access_requests.download_urls import download_patterns  # downloads
 from access_requests.views import committee, groups, requests
 
 app_name = "access_requests"
@@ -42,4 +43,4 @@ page_patterns = [
     ),
 ]
 
-urlpatterns: list = [*page_patterns]
+urlpatterns: list = [*page_patterns, *download_patterns]
