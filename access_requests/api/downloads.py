@@ -4,7 +4,7 @@ again when it is followed (a grant revoked since refuses at once)."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from access_requests.services import downloads
 from imagebank.api.base import BankAPIMixin
 from imagebank.api.filters import QueryParameters, query_data
+from imagebank.api.schema import ERROR_DESCRIPTIONS
 
 
 class DownloadableQuery(QueryParameters):
@@ -59,7 +60,14 @@ class DownloadableVersionsView(BankAPIMixin, APIView):
     permission_classes = [IsAuthenticated]
     pagination_class = None  # a plain list: a user holds few grants
 
-    @extend_schema(parameters=[DownloadableQuery], responses=DownloadableSerializer(many=True))
+    @extend_schema(
+        parameters=[DownloadableQuery],
+        responses={
+            200: DownloadableSerializer(many=True),
+            # The query is validated (an unknown parameter or a bad slug is named).
+            400: OpenApiResponse(description=ERROR_DESCRIPTIONS[400]),
+        },
+    )
     def get(self, request: Request) -> Response:
         query = DownloadableQuery(data=query_data(request))
         query.is_valid(raise_exception=True)

@@ -11,7 +11,8 @@ Throttled per client address (anonymous) or user, as DEFAULT_THROTTLE_RATES set.
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -80,6 +81,22 @@ class ReleaseDetailView(BankAPIMixin, APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="releases_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "slug",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                pattern=r"^[-a-zA-Z0-9_]{1,60}$",
+                description=_("The release's short name."),
+            ),
+            OpenApiParameter(
+                "version",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                pattern=r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$",
+                description=_("A semantic version, e.g. 1.0.0."),
+            ),
+        ],
         responses=ReleaseVersionDetailSerializer,
         description=_(
             "One published release version: counts per split, label, site and step, the "

@@ -27,6 +27,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import AllowAny
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -128,7 +129,10 @@ class BankAutoSchema(AutoSchema):
         restricted = any(not isinstance(p, AllowAny) for p in view.get_permissions())
         # Only the list action validates its query string (and pages); a sub-list such as a
         # case's images takes no parameters.
-        is_list = getattr(view, "action", None) == "list"
+        is_list = getattr(view, "action", None) == "list" or (
+            # A generic list view (ListAPIView) has no action, but pages like a viewset's list.
+            self.method == "GET" and "{" not in self.path and isinstance(view, ListModelMixin)
+        )
         if self.method in BODY_METHODS or is_list:
             statuses.add(400)
         if authenticates:

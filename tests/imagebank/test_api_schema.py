@@ -227,5 +227,7 @@ def test_every_operation_keeps_to_the_schema(role, api_schema, tmp_path, admin_u
         failures.values()
     )
     assert statuses.total() >= len(operations) * EXAMPLES * 2
-    # Signed-in roles got real answers too, not only refusals.
-    assert (sum(n for code, n in statuses.items() if code < 300) > 0) == (user is not None)
+    # Signed-in roles got real answers too, not only refusals (anonymous visitors get real
+    # answers from the public release catalogue only; test_release_pages checks what it shows).
+    if user is not None:
+        assert sum(n for code, n in statuses.items() if code < 300) > 0
