@@ -1,9 +1,9 @@
 """Issue 12's acceptance on the shared IARC banks: imported, checked, reviewed twice and accepted
 through the review queue, with a second site's copies (re-encoded, resized, marked) of images of
-several cases, a curator builds a release and exports it. The test then looks at the exported files only: it computes the
-perceptual hash of every exported image itself and finds no near-duplicate pair across two
-splits, no subject in two splits, no test label anywhere; the same definition and seed rebuild
-the same splits; mlcroissant loads the metadata."""
+several cases, a curator builds a release and exports it. The test then looks at the exported
+files only: it computes the perceptual hash of every exported image itself and finds no
+near-duplicate pair across two splits, no subject in two splits, no test label anywhere; the same
+definition and seed rebuild the same splits; mlcroissant loads the metadata."""
 
 import hashlib
 import io
