@@ -6,12 +6,17 @@ citation, licence, size, files' checksums; never an image, a case or a label val
 Curators see every version in any state.
 """
 
+import re
+
 from django.db.models import Count, QuerySet
 
 from curation.models import LabelDefinition, Release, ReleaseFile, ReleaseState, ReleaseVersion
+from curation.models.releases import SEMVER
 from curation.releases import datasheet
 from curation.services.release_build import meta_of
 from curation.services.releases import can_manage_releases
+
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 
 
 def published_versions() -> QuerySet[ReleaseVersion]:
@@ -26,6 +31,10 @@ def published_versions() -> QuerySet[ReleaseVersion]:
 def public_version(slug: str, version: str) -> ReleaseVersion | None:
     """A published version by its slug and version, or None (unpublished ones are not public)."""
     if not isinstance(slug, str) or not isinstance(version, str):
+        return None
+    # Anything that is not a slug or a semantic version is nobody's release (and a NUL would
+    # be an error in PostgreSQL, not a miss).
+    if not SLUG.match(slug) or not SEMVER.match(version):
         return None
     return published_versions().filter(release__slug=slug, version=version).first()
 
@@ -97,6 +106,8 @@ def curator_versions(user, release: Release | None = None) -> QuerySet[ReleaseVe
 
 
 def curator_version(user, slug: str, version: str) -> ReleaseVersion | None:
+    if not SLUG.match(slug or "") or not SEMVER.match(version or ""):
+        return None
     return curator_versions(user).filter(release__slug=slug, version=version).first()
 
 

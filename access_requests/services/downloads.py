@@ -46,6 +46,7 @@ from access_requests.models import AgreementSignature, DownloadLog, Grant
 from access_requests.services import agreements
 from access_requests.services.grants import can_download, covered_versions
 from curation.models import ReleaseFile, ReleaseImage, ReleaseState, ReleaseVersion
+from curation.models.releases import SEMVER
 from imagebank import storage
 from imagebank.client_address import client_ip
 
@@ -92,6 +93,8 @@ def authorize(user, grant_pk: int, slug: str, version_label: str) -> Authorized:
     else is DownloadNotFound, whether or not it exists. Then the user must have signed the
     agreement in force for the grant's group (AgreementUnsigned)."""
     if not (user and user.is_authenticated and user.is_active):
+        raise DownloadNotFound
+    if not SEMVER.match(version_label or ""):  # a NUL or junk is nobody's version
         raise DownloadNotFound
     grant = (
         request_selectors.live_grants()

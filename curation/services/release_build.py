@@ -378,15 +378,38 @@ def _blobs_for(planned: list[PlannedCase]) -> dict[str, ReleaseBlob]:
                 _("Image %(id)s does not match its recorded SHA-256: the bank's copy changed.")
                 % {"id": p.image.pk}
             )
-        stored = storage.store_bytes(data, p.extension, "releases")
+        stored = _store_verified(data, sha, p.extension)
         blobs[sha], _created = ReleaseBlob.objects.get_or_create(
             sha256=sha, defaults={"bytes": stored.byte_size, "storage_key": stored.key}
         )
     return blobs
 
 
+def _store_verified(data: bytes, sha: str, extension: str) -> storage.StoredObject:
+    """Store the bytes under their content key. An object already there without a blob row
+    (left by a build that did not commit, or changed behind the bank's back) is trusted only
+    if it still hashes to its key; otherwise it is replaced, so a new blob never records a
+    checksum its stored object does not have."""
+    from django.core.files.storage import default_storage
+
+    key = storage.content_key(sha, extension, "releases")
+    if default_storage.exists(key):
+        with default_storage.open(key, "rb") as handle:
+            found = hashlib.sha256()
+            while chunk := handle.read(storage.CHUNK):
+                found.update(chunk)
+        if found.hexdigest() == sha:
+            return storage.StoredObject(key=key, sha256=sha, byte_size=len(data))
+        default_storage.delete(key)
+    return storage.store_bytes(data, extension, "releases")
+
+
 def _file_blob(data: bytes, extension: str) -> ReleaseBlob:
-    stored = storage.store_bytes(data, extension, "releases")
+    sha = hashlib.sha256(data).hexdigest()
+    existing = ReleaseBlob.objects.filter(sha256=sha).first()
+    if existing is not None:
+        return existing
+    stored = _store_verified(data, sha, extension)
     blob, _created = ReleaseBlob.objects.get_or_create(
         sha256=stored.sha256, defaults={"bytes": stored.byte_size, "storage_key": stored.key}
     )

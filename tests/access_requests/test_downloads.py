@@ -42,7 +42,9 @@ from tests.curation.test_release_build import bank, build, curator  # noqa: F401
 from tests.tokens import token_for
 from tests.totp import with_totp
 
-pytestmark = pytest.mark.django_db
+# Local storage even in a run configured for S3: these tests read the streamed bytes and what
+# the stream opens; the S3 branch (a logged redirect to a signed URL) has its own test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 
 RELEASE_FILES = {
     "manifest.csv",

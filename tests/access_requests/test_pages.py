@@ -599,6 +599,7 @@ def test_a_researcher_cannot_post_a_review_or_a_committee_message():
 # --- the ethics approval -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("local_storage")  # the bytes are streamed (S3 would redirect)
 def test_the_ethics_approval_is_served_to_the_committee_curators_and_the_group_only():
     request = submitted_request()
     url = reverse("access_requests:request-ethics-document", args=[request.pk])

@@ -213,12 +213,35 @@ def test_a_published_version_is_read_only_and_audited(bank, curator):
     # A stored image changed behind the bank's back.
     row = ReleaseImage.objects.filter(version=version).select_related("blob").first()
     key = row.blob.storage_key
-    tampered = default_storage.open(key).read() + b"tampered"
+    original = default_storage.open(key).read()
     default_storage.delete(key)  # local folder or S3 alike: the same key, other bytes
-    assert default_storage.save(key, ContentFile(tampered)) == key
-    with pytest.raises(CommandError, match="1 changed"):
-        call_command("audit_release", "cervix@1.0.0", stdout=io.StringIO())
-    assert version.audits.first().changed == [row.path]
+    assert default_storage.save(key, ContentFile(original + b"tampered")) == key
+    try:
+        with pytest.raises(CommandError, match="1 changed"):
+            call_command("audit_release", "cervix@1.0.0", stdout=io.StringIO())
+        assert version.audits.first().changed == [row.path]
+    finally:  # S3 is shared by the whole run: leave the object as it was
+        default_storage.delete(key)
+        default_storage.save(key, ContentFile(original))
+
+
+def test_a_stored_object_changed_behind_the_banks_back_is_replaced_by_the_next_build(bank, curator):
+    """A content-addressed object with no blob row (a build that did not commit left it, or
+    someone changed it) is trusted only if it still hashes to its key."""
+    first = build(curator)
+    row = ReleaseImage.objects.filter(version=first).select_related("blob").first()
+    key, sha = row.blob.storage_key, row.sha256
+    original = default_storage.open(key).read()
+    ReleaseImage.objects.filter(version=first).delete()  # a built, unpublished version
+    from curation.models import ReleaseBlob, ReleaseFile
+
+    ReleaseFile.objects.filter(version=first).delete()
+    ReleaseBlob.objects.filter(sha256=sha).delete()
+    default_storage.delete(key)
+    default_storage.save(key, ContentFile(original + b"changed"))
+    second = build(curator, version="1.0.1")
+    assert default_storage.open(key).read() == original
+    assert releases.audit_version(second).ok
 
 
 def test_a_new_version_has_a_changelog(bank, curator):
