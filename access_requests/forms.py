@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from access_requests.models import CRITERIA, GroupKind, Vote
+from access_requests.services.agreements import TITLE_MAX_LENGTH as AGREEMENT_TITLE_MAX_LENGTH
 from access_requests.services.grants import TEXT_MAX_LENGTH
 from access_requests.services.requests import REASON_MAX_LENGTH, TEXT_FIELDS
 from curation.models import ReleaseVersion
@@ -231,4 +232,68 @@ class RevokeForm(forms.Form):
         label=gettext_lazy("Reason for the revocation (the group reads it)"),
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RenewForm(forms.Form):
+    """A renewal's report (renew_grant): the agreement asks for both, so the page requires the
+    publications too ("none yet" is an answer)."""
+
+    progress_report = forms.CharField(
+        label=gettext_lazy("Progress report"),
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("What the project did with the data so far."),
+    )
+    publications = forms.CharField(
+        label=gettext_lazy("Publications"),
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("References of the papers and preprints; write “none yet” if so."),
+    )
+
+
+class CloseForm(forms.Form):
+    destroyed_confirmed = forms.BooleanField(
+        label=gettext_lazy(
+            "I confirm that every copy of the data was destroyed or returned to the bank."
+        ),
+        error_messages={
+            "required": gettext_lazy("Confirm that the data were destroyed or returned.")
+        },
+    )
+
+
+class TransferPIForm(forms.Form):
+    """Handing the group over (transfer_pi): one of the other members, and a confirmation."""
+
+    new_pi = forms.ModelChoiceField(
+        label=gettext_lazy("New principal investigator"),
+        queryset=None,
+        empty_label=gettext_lazy("Choose a member"),
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy(
+            "I understand that I will no longer lead the group: I will not invite or remove "
+            "members, nor renew or close its grants."
+        ),
+        error_messages={"required": gettext_lazy("Tick the confirmation to hand the group over.")},
+    )
+
+    def __init__(self, *args, candidates: QuerySet[User], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_pi"].queryset = candidates
+        self.fields["new_pi"].label_from_instance = lambda user: (
+            f"{user.full_name} <{user.email}>" if user.full_name else user.email
+        )
+
+
+class AgreementForm(forms.Form):
+    """A new version of the data use agreement (publish_agreement)."""
+
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=AGREEMENT_TITLE_MAX_LENGTH)
+    text = forms.CharField(
+        label=gettext_lazy("Text of the agreement"),
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text=gettext_lazy("The whole text, as members will read and sign it."),
     )

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from access_requests.download_urls import download_patterns  # downloads
-from access_requests.views import committee, groups, requests
+from access_requests.views import agreements, committee, groups, requests
 
 app_name = "access_requests"
 
@@ -18,7 +18,15 @@ page_patterns = [
         groups.invitation_withdraw,
         name="invitation-withdraw",
     ),
+    path(
+        "access/groups/<int:pk>/members/<int:user>/remove/",
+        groups.member_remove,
+        name="member-remove",
+    ),
+    path("access/groups/<int:pk>/pi/", groups.group_transfer_pi, name="group-transfer-pi"),
     path("access/groups/<int:pk>/agreement/", groups.agreement_sign, name="agreement-sign"),
+    path("access/agreements/", agreements.agreement_list, name="agreement-list"),
+    path("access/agreements/new/", agreements.agreement_publish, name="agreement-publish"),
     path("access/invitations/<str:token>/", groups.invitation_accept, name="invitation-accept"),
     path("access/requests/", requests.request_list, name="request-list"),
     path("access/requests/new/", requests.request_new, name="request-new"),
@@ -33,6 +41,8 @@ page_patterns = [
     ),
     path("access/grants/<int:pk>/", requests.grant_detail, name="grant-detail"),
     path("access/grants/<int:pk>/revoke/", requests.grant_revoke, name="grant-revoke"),
+    path("access/grants/<int:pk>/renew/", requests.grant_renew, name="grant-renew"),
+    path("access/grants/<int:pk>/close/", requests.grant_close, name="grant-close"),
     path("access/committee/", committee.committee_queue, name="committee-queue"),
     path("access/committee/<int:pk>/", committee.committee_request, name="committee-request"),
     path("access/committee/<int:pk>/review/", committee.committee_review, name="committee-review"),

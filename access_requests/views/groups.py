@@ -1,12 +1,14 @@
 """The research groups' pages: the user's groups with a form for a new one, a group's page (its
-members, the PI's invitations, the agreement's status), accepting an invitation, and signing the
-data use agreement for a group.
+members, the PI's invitations, the agreement's status), accepting an invitation, signing the
+data use agreement for a group, and the PI's removal of a member and handing over of the group.
 
 Permission: the selectors and services decide (deny by default): the group pages are for
 researchers and members of groups (403 otherwise), a group's page for its members, the committee
 and curators (404 for anyone else: who belongs to a group is not public), the invitation form
-and its withdrawal for the PI (the service refuses anyone else). Every POST answers with a
-redirect and says what happened in a message.
+and its withdrawal, removing a member and handing the group over for the PI (403 for anyone else
+who sees the group; the services refuse them too). Every POST answers with a redirect and says
+what happened in a message, except a hand-over refused, which gets the group's page back with
+the form and its errors (400).
 """
 
 from django.contrib import messages
@@ -18,7 +20,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access_requests import page_selectors, selectors
-from access_requests.forms import GroupForm, InviteForm, SignForm, apply_service_errors
+from access_requests.forms import (
+    GroupForm,
+    InviteForm,
+    SignForm,
+    TransferPIForm,
+    apply_service_errors,
+)
 from access_requests.models import DataUseAgreement, GroupInvitation, ResearchGroup
 from access_requests.services import agreements, groups
 from imagebank.client_address import client_ip
@@ -93,11 +101,20 @@ def _agreement_status(group: ResearchGroup, user) -> dict:
     }
 
 
-@login_required
-@require_http_methods(["GET", "HEAD"])
-def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    group = _group_or_404(request, pk)
+def _transfer_form(request: HttpRequest, group: ResearchGroup, data=None) -> TransferPIForm:
+    return TransferPIForm(data, candidates=page_selectors.pi_candidates(group, request.user))
+
+
+def _detail_page(
+    request: HttpRequest,
+    group: ResearchGroup,
+    *,
+    transfer_form: TransferPIForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     is_pi = selectors.is_principal_investigator(group, request.user)
+    if is_pi and transfer_form is None:
+        transfer_form = _transfer_form(request, group)
     context = {
         "group": group,
         "members": selectors.members_of(group, viewer=request.user),
@@ -105,9 +122,16 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_pi": is_pi,
         "is_member": selectors.is_member(group, request.user),
         "invite_form": InviteForm() if is_pi else None,
+        "transfer_form": transfer_form if is_pi else None,
         **_agreement_status(group, request.user),
     }
-    return render(request, "access_requests/group_detail.html", context)
+    return render(request, "access_requests/group_detail.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, _group_or_404(request, pk))
 
 
 @login_required
@@ -145,6 +169,73 @@ def invitation_withdraw(request: HttpRequest, pk: int, invitation: int) -> HttpR
             request, _("The invitation to %(email)s was withdrawn.") % {"email": found.email}
         )
     return redirect("access_requests:group-detail", group.pk)
+
+
+def _require_pi(request: HttpRequest, group: ResearchGroup) -> None:
+    require(
+        selectors.is_principal_investigator(group, request.user),
+        _("Only the group's principal investigator may do this."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def member_remove(request: HttpRequest, pk: int, user: int) -> HttpResponse:
+    """GET: the PI confirms removing a member, told which of the group's live grants still name
+    them (removal does not take them off a grant); POST removes (remove_member)."""
+    group = _group_or_404(request, pk)
+    _require_pi(request, group)
+    membership = page_selectors.removable_member(group, request.user, user)
+    if membership is None:
+        raise Http404(_("No other member of the group has this number."))
+    member = membership.user
+    live_grants = list(page_selectors.live_grants_naming(group, member))
+    if request.method != "POST":
+        return render(
+            request,
+            "access_requests/member_remove.html",
+            {"group": group, "member": member, "live_grants": live_grants},
+        )
+    try:
+        groups.remove_member(group=group, actor=request.user, user=member)
+    except ValidationError as error:
+        _say_errors(request, error)
+        return redirect("access_requests:group-detail", group.pk)
+    name = member.full_name or member.email
+    messages.success(request, _("%(name)s is no longer a member of the group.") % {"name": name})
+    if live_grants:
+        messages.warning(
+            request,
+            _(
+                "%(name)s is still a named accessor of a live grant of the group and may download "
+                "under it until it ends; ask the access committee to revoke it, or close it."
+            )
+            % {"name": name},
+        )
+    return redirect("access_requests:group-detail", group.pk)
+
+
+@login_required
+@require_POST
+def group_transfer_pi(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PI hands the group over to another member (transfer_pi) and stays a member."""
+    group = _group_or_404(request, pk)
+    _require_pi(request, group)
+    form = _transfer_form(request, group, request.POST)
+    if form.is_valid():
+        new_pi = form.cleaned_data["new_pi"]
+        try:
+            groups.transfer_pi(group=group, actor=request.user, new_pi=new_pi)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s now leads the group; you remain a member.")
+                % {"name": new_pi.full_name or new_pi.email},
+            )
+            return redirect("access_requests:group-detail", group.pk)
+    return _detail_page(request, group, transfer_form=form, status=400)
 
 
 @login_required

@@ -6,7 +6,9 @@ Permission: the selectors and services decide (deny by default). The list and th
 researchers and members of groups (403 otherwise); a request's page is for the members of its
 group (request_selectors.request_for_requester: no review, vote or internal note reaches it), 404
 for anyone else; a grant's page for its group's members and accessors, the committee and curators
-(page_selectors.grant_for_viewer). Every POST answers with a redirect and a message.
+(page_selectors.grant_for_viewer), where the group's PI renews or closes it while it is live (403
+for anyone else who sees it). Every POST that succeeds answers with a redirect and a message; a
+renewal or closing refused gets the grant's page back with the form and its errors (400).
 """
 
 from django.contrib import messages
@@ -15,11 +17,19 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access_requests import page_selectors, request_selectors, selectors
-from access_requests.forms import MessageForm, RequestForm, RevokeForm, apply_service_errors
+from access_requests.forms import (
+    CloseForm,
+    MessageForm,
+    RenewForm,
+    RequestForm,
+    RevokeForm,
+    apply_service_errors,
+)
 from access_requests.lifecycle import EDITABLE, GrantState
 from access_requests.models import AccessRequest, Grant
 from access_requests.services import agreements
@@ -262,13 +272,22 @@ def _download_link(name: str, grant: Grant, version) -> str | None:
         return None
 
 
-@login_required
-@require_safe
-def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _grant_or_404(request: HttpRequest, pk: int) -> Grant:
     try:
-        grant = page_selectors.grant_for_viewer(request.user, pk)
+        return page_selectors.grant_for_viewer(request.user, pk)
     except Grant.DoesNotExist:
         raise Http404(_("No grant of yours has this number.")) from None
+
+
+def _grant_page(
+    request: HttpRequest,
+    grant: Grant,
+    *,
+    renew_form: RenewForm | None = None,
+    close_form: CloseForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The grant's page; a renewal or closing refused comes back with its bound form."""
     versions = [
         {
             "version": version,
@@ -282,6 +301,10 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_revoke = grant.state == GrantState.ACTIVE and page_selectors.sees_committee_pages(
         request.user
     )
+    manages = page_selectors.manages_grant(request.user, grant)
+    if manages or renew_form is not None or close_form is not None:
+        renew_form = RenewForm() if renew_form is None else renew_form
+        close_form = CloseForm() if close_form is None else close_form
     return render(
         request,
         "access_requests/grant_detail.html",
@@ -290,8 +313,75 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "accessors": grant.accessors.order_by("email"),
             "revoke_form": RevokeForm() if may_revoke else None,
+            "renew_form": renew_form,
+            "close_form": close_form,
+            "renewal_expiry": page_selectors.renewal_expiry(grant),
+            "is_group_member": request_selectors.is_group_member(request.user, grant.group),
         },
+        status=status,
     )
+
+
+@login_required
+@require_safe
+def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _grant_page(request, _grant_or_404(request, pk))
+
+
+def _managed_grant(request: HttpRequest, pk: int) -> Grant:
+    """The grant for its group's PI: 404 where the user may not see it, 403 where they see it
+    but do not lead its group (an accessor, another member, the committee)."""
+    grant = _grant_or_404(request, pk)
+    require(
+        request_selectors.is_principal_investigator(request.user, grant.group),
+        _("Only the group's principal investigator renews or closes its grant."),
+    )
+    return grant
+
+
+@login_required
+@require_POST
+def grant_renew(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PI renews a live grant with a progress report and the publications (renew_grant),
+    which the committee reads on the request."""
+    grant = _managed_grant(request, pk)
+    form = RenewForm(request.POST)
+    if form.is_valid():
+        try:
+            renewed = grant_services.renew_grant(grant, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("The grant is renewed until %(date)s; the committee reads your report.")
+                % {"date": timezone.localtime(renewed.expires_at).date().isoformat()},
+            )
+            return redirect("access_requests:grant-detail", grant.pk)
+    grant.refresh_from_db()
+    return _grant_page(request, grant, renew_form=form, status=400)
+
+
+@login_required
+@require_POST
+def grant_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PI ends the grant, confirming the data were destroyed or returned (close_grant)."""
+    grant = _managed_grant(request, pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            grant_services.close_grant(
+                grant,
+                actor=request.user,
+                destroyed_confirmed=form.cleaned_data["destroyed_confirmed"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The grant is closed: its access stopped now."))
+            return redirect("access_requests:grant-detail", grant.pk)
+    grant.refresh_from_db()
+    return _grant_page(request, grant, close_form=form, status=400)
 
 
 @login_required
