@@ -3,14 +3,23 @@
 One requests Session carries the token; urllib3's Retry re-sends a request after a connection error
 or a 429/502/503/504 answer, waiting longer each time. Re-sending an upload is harmless: the server
 recognises files it already holds by their SHA-256 and does not store them twice.
+
+Downloads of release files (`open_file`) are not retried here: a broken transfer resumes from the
+bytes already on disk, which only the caller (imagebank/client/download.py) knows, so it retries;
+each of its threads has its own Session (a Session is not meant to be shared between threads).
 """
 
 from __future__ import annotations
 
+import email.utils
 import io
 import os
+import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,63 @@ class SecondFactorNeeded(ClientError):
     def __init__(self, message: str, code_was_sent: bool):
         super().__init__(message)
         self.code_was_sent = code_was_sent
+
+
+class Refused(ClientError):
+    """The server refused a download for good (401, 403, 404): asking again changes nothing."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class Transient(ClientError):
+    """A download that may succeed if asked again: no connection, a broken transfer, a 5xx or 429
+    answer. `retry_after`: the seconds the server asked to wait, if it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None, connection: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.connection = connection  # no answer at all: the server is out of reach
+
+
+class RangeRefused(Transient):
+    """416: the bytes already on disk are more than the file has; start it again."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header (seconds, or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+@dataclass
+class FileAnswer:
+    """A file download under way: its body starts at byte `start` of the file (0 for a whole
+    answer, the offset asked for in a 206)."""
+
+    start: int
+    response: requests.Response
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self.response.iter_content(CHUNK)
+        except requests.exceptions.RequestException as error:  # broken mid-transfer
+            raise Transient(f"the transfer broke off ({type(error).__name__})") from None
+
+    def close(self) -> None:
+        self.response.close()
 
 
 def _explain(response: requests.Response) -> str:
@@ -174,6 +240,20 @@ class BankClient:
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self._token = token
+        self._local = threading.local()
+
+    def _file_session(self) -> requests.Session:
+        """This thread's Session for file downloads: the token, no retries of its own."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "imagebank-cli"
+            if self._token:
+                # requests drops it on a redirect to another host (a signed object-storage URL).
+                session.headers["Authorization"] = f"Token {self._token}"
+            self._local.session = session
+        return session
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """The server's answer, whatever its status; ClientError when there is none."""
@@ -265,3 +345,73 @@ class BankClient:
         finally:
             body.close()
         return self._json(response)
+
+    def downloadable(self, release: str | None = None) -> list[dict]:
+        """What the user may download now: GET /api/access/downloads/, one entry per grant and
+        release version."""
+        params = {"release": release} if release else None
+        body = self._json(self._request("GET", "/api/access/downloads/", params=params))
+        if not isinstance(body, list):
+            raise ClientError(f"The server at {self.url} answered the downloads list oddly.")
+        return body
+
+    def open_file(self, url: str, *, offset: int = 0, etag: str | None = None) -> FileAnswer:
+        """A release file's body, streamed; from byte `offset` on when `offset` > 0, on the
+        condition (If-Range) that the file is still the one whose ETag is `etag`: otherwise the
+        server answers the whole file (start 0). Refused for 401/403/404, Transient for what may
+        pass (no connection, 5xx, 429); ClientError for any other answer."""
+        headers = {"Accept": "*/*"}
+        if offset > 0:
+            headers["Range"] = f"bytes={offset}-"
+            if etag:
+                headers["If-Range"] = etag
+        try:
+            response = self._file_session().get(
+                url, headers=headers, stream=True, timeout=self.timeout
+            )
+        except requests.exceptions.ConnectionError:
+            raise Transient(f"cannot connect to {self.url}", connection=True) from None
+        except requests.exceptions.Timeout:
+            raise Transient("no answer in time") from None
+        except requests.exceptions.RequestException as error:
+            raise Transient(f"the request failed ({type(error).__name__})") from None
+        status = response.status_code
+        if status in (200, 206):
+            start = 0
+            if status == 206:
+                match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+                if not match or int(match.group(1)) != offset:
+                    response.close()
+                    raise Transient("the server answered another byte range than asked for")
+                start = offset
+            return FileAnswer(start=start, response=response)
+        text = _refusal_text(response)
+        response.close()
+        if status == 401:
+            raise Refused(
+                "The server refused the token (HTTP 401): run `imagebank login` again or check "
+                "--token / IMAGEBANK_TOKEN.",
+                status,
+            )
+        if status == 403:
+            raise Refused(f"Refused (HTTP 403): {text}", status)
+        if status == 404:
+            raise Refused("not on the server for you (HTTP 404)", status)
+        if status == 416:  # what is on disk is longer than the file: start again
+            raise RangeRefused("the server has fewer bytes than were already here (HTTP 416)")
+        if status == 429 or status >= 500:
+            raise Transient(
+                f"HTTP {status}",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        raise ClientError(f"GET {url} failed: HTTP {status} {response.reason}".strip())
+
+
+def _refusal_text(response: requests.Response, limit: int = 2000) -> str:
+    """The first lines of a refusal's body (the bank's 403 says where to sign the agreement)."""
+    try:
+        text = response.raw.read(limit, decode_content=True).decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 (a body that cannot be read explains nothing)
+        return f"{response.reason}"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines) or f"{response.reason}"

@@ -1,7 +1,10 @@
-"""`imagebank`: sign in to a Cervical Image Bank and upload files, folders and ZIPs to it.
+"""`imagebank`: sign in to a Cervical Image Bank, upload files, folders and ZIPs to it, and
+download the release versions granted to you.
 
     imagebank login --url https://bank.example.org --email me@example.org [--otp 123456]
     imagebank upload "IARC colposcopy/" case-package/ scan.dcm --site my-clinic --report out.json
+    imagebank releases [--release cervix] [--json]
+    imagebank download cervix@1.0.0 --out cervix/ [--jobs 4] [--grant 12]
 
 With two-factor authentication on (required for curators, committee members and superusers),
 login sends the code given with --otp, or asks for it when the server says one is needed.
@@ -10,8 +13,13 @@ Resuming: images the site already holds are not sent again but declared by their
 IARC folder or a case package always goes whole in meaning (every case, every listed file) and
 the server decides what is new; nothing is skipped on the strength of hashes alone.
 
-Exit status: 0 when every upload succeeded (warnings allowed), 1 when the server reported errors
-in what was sent, 2 on a usage or connection failure.
+Downloading (imagebank/client/download.py): every file is checked against its SHA-256 (the
+manifest's, or the API list's for the release's own files); a second run fetches only what is
+missing or wrong, and resumes what was interrupted.
+
+Exit status: 0 when every upload succeeded (warnings allowed) or every file of a download is
+here and verified; 1 when the server reported errors in what was sent, or when files of a
+download are missing or corrupt (each named); 2 on a usage, connection or authorisation failure.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from imagebank.client import download
 from imagebank.client.api import BankClient, ClientError, SecondFactorNeeded
 
 EXIT_OK = 0
@@ -414,6 +423,92 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return status
 
 
+# --- releases and downloads -------------------------------------------------------------------
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    value = count / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    url, token = _settings(args)
+    entries = _client(args, url, token).downloadable(args.release)
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not entries:
+        print("Nothing to download now: no live grant of yours gives a published release version.")
+        return EXIT_OK
+    rows = [
+        (
+            f"{e.get('release')}@{e.get('version')}",
+            f"grant #{e.get('grant')}",
+            f"{e.get('image_count', '?')} images",
+            f"expires {e.get('expires_at')}",
+        )
+        for e in entries
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[3]]))
+    return EXIT_OK
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    try:
+        slug, version = download.parse_target(args.target)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more.")
+    url, token = _settings(args)
+    client = _client(args, url, token)
+    try:
+        entry = download.choose_entry(client.downloadable(slug), slug, version, args.grant)
+    except LookupError as error:
+        raise UsageError(str(error)) from None
+    out = Path(args.out)
+    report = download.Downloader(
+        client,
+        entry,
+        out,
+        jobs=args.jobs,
+        retries=args.retries,
+        backoff=args.backoff,
+        quiet=args.quiet,
+    ).run()
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    label = f"{slug}@{version} (grant #{entry.get('grant')})"
+    print(
+        f"{label} in {out}: {report.files} files, {_size(report.bytes)}: "
+        f"{report.downloaded} downloaded, {report.present} already here and verified."
+    )
+    if report.stopped:
+        print(f"imagebank: stopped: {report.stopped}", file=sys.stderr)
+        if report.not_done:
+            print(
+                f"{report.not_done} files not fetched: run the same command again to resume.",
+                file=sys.stderr,
+            )
+        return EXIT_FAILURE
+    if report.problems:
+        print(
+            f"{len(report.problems)} files missing, corrupt or refused (listed above).",
+            file=sys.stderr,
+        )
+        return EXIT_REPORTED_ERRORS
+    return EXIT_OK
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -436,7 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     parser = argparse.ArgumentParser(
-        prog="imagebank", description="Send images and cases to a Cervical Image Bank."
+        prog="imagebank",
+        description="Send images and cases to a Cervical Image Bank; download granted releases.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", parents=[common], help="get and store an API token")
@@ -458,6 +554,24 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--site", required=True, help="site id or slug")
     upload.add_argument("--report", help="write every import report to this JSON file")
     upload.set_defaults(handler=cmd_upload)
+    releases = commands.add_parser(
+        "releases", parents=[common], help="list the release versions you may download now"
+    )
+    releases.add_argument("--release", metavar="SLUG", help="only this release's versions")
+    releases.add_argument("--json", action="store_true", help="print the server's list as JSON")
+    releases.set_defaults(handler=cmd_releases)
+    fetch = commands.add_parser(
+        "download",
+        parents=[common],
+        help="download a release version, verified file by file; run again to resume",
+    )
+    fetch.add_argument("target", metavar="SLUG@VERSION")
+    fetch.add_argument("--out", required=True, metavar="DIR", help="the folder to download into")
+    fetch.add_argument(
+        "--grant", type=int, help="the grant to download through (default: the one expiring last)"
+    )
+    fetch.add_argument("--jobs", type=int, default=4, help="files downloaded at once (default 4)")
+    fetch.set_defaults(handler=cmd_download)
     return parser
 
 
