@@ -166,8 +166,8 @@ def pi_candidates(group: ResearchGroup, viewer) -> QuerySet[User]:
 
 
 def live_grants_naming(group: ResearchGroup, user) -> QuerySet[Grant]:
-    """The group's live grants that name `user` as an accessor. Leaving the group does not take
-    them off (groups.remove_member touches no grant), so the removal page says so."""
+    """The group's live grants that name `user` as an accessor: the removal page says that
+    removing the member takes them off these (groups.remove_member)."""
     return (
         request_selectors.live_grants()
         .filter(group=group, accessors=user)

@@ -104,6 +104,14 @@ def _withdraw_access(grant: Grant) -> None:
     grant.auth_group.user_set.clear()
 
 
+def drop_accessor(grant: Grant, user) -> None:
+    """The user is no longer a named accessor of the grant, and its guardian group lets them go:
+    their download right ends at once (a member who leaves the group stops being one of the
+    people the committee approved)."""
+    grant.accessors.remove(user)
+    grant.auth_group.user_set.remove(user)
+
+
 # --- creating and checking ----------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from access_requests import selectors
 from access_requests.models import (
+    Grant,
     GroupInvitation,
     GroupKind,
     GroupMember,
@@ -39,6 +40,7 @@ from access_requests.models import (
     ResearchGroup,
 )
 from access_requests.roles import RESEARCHER
+from access_requests.services import grants as grant_services
 from imagebank.models import User
 from imagebank.roles import has_role
 
@@ -250,9 +252,14 @@ def withdraw_invitation(*, invitation: GroupInvitation, actor: User) -> GroupInv
 
 
 @transaction.atomic
+@transaction.atomic
 def remove_member(*, group: ResearchGroup, actor: User, user: User) -> None:
     """The principal investigator removes a member. The PI cannot remove themselves: a group
-    always has its leader (they hand the group over first, with transfer_pi)."""
+    always has its leader (they hand the group over first, with transfer_pi).
+
+    The member is taken off every grant of the group in the same transaction: the committee
+    approved named accessors of this group, and someone who left it is no longer one, so their
+    downloads (pages, tokens, signed URLs not yet issued) stop at once."""
     _require_pi(group, actor)
     if user.pk == actor.pk:
         raise ValidationError(
@@ -261,6 +268,8 @@ def remove_member(*, group: ResearchGroup, actor: User, user: User) -> None:
     deleted, _details = GroupMember.objects.filter(group=group, user=user).delete()
     if not deleted:
         raise ValidationError({"user": _("This person is not a member of the group.")})
+    for grant in Grant.objects.filter(group=group, accessors=user).select_related("auth_group"):
+        grant_services.drop_accessor(grant, user)
 
 
 @transaction.atomic

@@ -181,8 +181,8 @@ def _require_pi(request: HttpRequest, group: ResearchGroup) -> None:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def member_remove(request: HttpRequest, pk: int, user: int) -> HttpResponse:
-    """GET: the PI confirms removing a member, told which of the group's live grants still name
-    them (removal does not take them off a grant); POST removes (remove_member)."""
+    """GET: the PI confirms removing a member, told which of the group's live grants name them
+    (removal takes them off those too); POST removes (remove_member)."""
     group = _group_or_404(request, pk)
     _require_pi(request, group)
     membership = page_selectors.removable_member(group, request.user, user)
@@ -204,12 +204,9 @@ def member_remove(request: HttpRequest, pk: int, user: int) -> HttpResponse:
     name = member.full_name or member.email
     messages.success(request, _("%(name)s is no longer a member of the group.") % {"name": name})
     if live_grants:
-        messages.warning(
+        messages.info(
             request,
-            _(
-                "%(name)s is still a named accessor of a live grant of the group and may download "
-                "under it until it ends; ask the access committee to revoke it, or close it."
-            )
+            _("%(name)s is no longer an accessor of the group's grants: their access has stopped.")
             % {"name": name},
         )
     return redirect("access_requests:group-detail", group.pk)

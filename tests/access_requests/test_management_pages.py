@@ -248,20 +248,30 @@ def test_the_pi_confirms_and_removes_a_member():
     assert signed_in(member).get(group_url("group-detail", group)).status_code == 404
 
 
-def test_removing_an_accessor_of_a_live_grant_says_that_the_grant_still_names_them():
+def test_removing_an_accessor_of_a_live_grant_takes_them_off_it_at_once():
     g = live_grant()
     group, accessor, grant = g["group"], g["accessor"], g["grant"]
+    version = grant.releases.get()
+    assert grant_services.can_download(accessor, version)
     client = signed_in(g["pi"])
     remove_url = group_url("member-remove", group, accessor.pk)
     confirm = html(client.get(remove_url))
     assert 'data-live-grants="1"' in confirm
     assert f'data-grant="{grant.pk}"' in confirm
+    assert "takes them off every grant of the group at once" in confirm
     response = client.post(remove_url, follow=True)
-    assert "still a named accessor of a live grant" in html(response)
+    assert "their access has stopped" in html(response)
     assert not GroupMember.objects.filter(group=group, user=accessor).exists()
-    # What the page says holds: remove_member leaves the grant as it is.
-    assert grant.accessors.filter(pk=accessor.pk).exists()
-    assert grant_services.can_download(accessor, grant.releases.get())
+    # Off the grant and out of its guardian group: nothing is authorized for them any more
+    # (asked on every download, whether by a page or with a token).
+    assert not grant.accessors.filter(pk=accessor.pk).exists()
+    assert not grant.auth_group.user_set.filter(pk=accessor.pk).exists()
+    assert not grant_services.can_download(accessor, version)
+    with pytest.raises(download_services.DownloadNotFound):
+        download_services.authorize(accessor, grant.pk, version.release.slug, version.version)
+    # The grant goes on for the others it names.
+    grant.refresh_from_db()
+    assert grant.state == GrantState.ACTIVE
 
 
 def test_the_pi_cannot_remove_themself_nor_someone_outside_the_group():
