@@ -5,11 +5,13 @@ in a temporary directory. Tests that need PostgreSQL, Redis, the S3 server or ..
 `require_service`, which skips with a reason, or fails when REQUIRE_SERVICES=1 (as in CI).
 """
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.apps import apps as django_apps
 from django.core.cache import cache
 
 from config.celery import app as celery_app
@@ -60,6 +62,39 @@ def local_storage(settings) -> Path:
     at files on disk or at responses streamed from it. Returns the folder."""
     _use_local_storage(settings)
     return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def published_releases_live(django_db_serialized_rollback, transactional_db):
+    """For tests on a live server (transactional) that publish a release version.
+
+    Serialized rollback puts back what the migrations add (label definitions, the default
+    agreement) that an earlier transactional test's flush removed.
+
+    The flush that ends a transactional test deletes every row; on SQLite the triggers that keep a
+    published version read-only refuse that DELETE (PostgreSQL's TRUNCATE fires no row trigger),
+    so the flush is done here with them lifted, then they are put back. The flush also removes
+    the default data use agreement that migration access_requests 0001 adds: it is put back
+    first, for tests that run after another transactional test."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from access_requests.models import DataUseAgreement
+    from curation import release_triggers
+
+    if not DataUseAgreement.objects.filter(version=1).exists():
+        first = importlib.import_module("access_requests.migrations.0001_access")
+        first.add_default_agreement(django_apps, None)
+    yield
+    if connection.vendor != "sqlite":
+        return
+    with connection.schema_editor() as editor:
+        release_triggers.uninstall(editor)
+    try:
+        call_command("flush", interactive=False, verbosity=0)
+    finally:
+        with connection.schema_editor() as editor:
+            release_triggers.install(editor)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from access_requests.forms import (
 )
 from access_requests.lifecycle import EDITABLE, GrantState
 from access_requests.models import AccessRequest, Grant
-from access_requests.services import agreements
+from access_requests.services import agreements, downloads
 from access_requests.services import grants as grant_services
 from access_requests.services import requests as services
 from imagebank.permissions import require
@@ -103,10 +103,12 @@ def request_new(request: HttpRequest) -> HttpResponse:
     """A draft request for one of the user's groups (create_request); it is submitted from its
     page once complete and the agreement signed."""
     _require_research_access(request)
-    if not selectors.groups_of(request.user).exists():
+    groups = list(selectors.groups_of(request.user)[:2])
+    if not groups:
         messages.info(request, _("Create or join a research group first: requests are a group's."))
         return redirect("access_requests:group-list")
-    form = _request_form(request)
+    # A researcher of one group (the usual case) has nothing to choose.
+    form = _request_form(request, initial={"group": groups[0]} if len(groups) == 1 else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -312,6 +314,7 @@ def _grant_page(
             "grant": grant,
             "versions": versions,
             "accessors": grant.accessors.order_by("email"),
+            "sees_every_row": downloads.sees_every_row(request.user),
             "revoke_form": RevokeForm() if may_revoke else None,
             "renew_form": renew_form,
             "close_form": close_form,
