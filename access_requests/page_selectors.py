@@ -198,5 +198,7 @@ def agreement_versions(viewer) -> QuerySet[DataUseAgreement]:
         return DataUseAgreement.objects.none()
     versions = DataUseAgreement.objects.order_by("-version")
     if sees_committee_pages(viewer):
-        versions = versions.annotate(signatures_count=Count("signatures"))
+        versions = versions.select_related("published_by").annotate(
+            signatures_count=Count("signatures")
+        )
     return versions

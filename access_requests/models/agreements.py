@@ -15,6 +15,16 @@ class DataUseAgreement(models.Model):
     sha256 = models.CharField(max_length=64)  # of `text`, UTF-8
     in_force_from = models.DateTimeField(_("in force from"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who published the version (publish_agreement); empty for version 1, which the first
+    # migration adds.
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
 
     class Meta:
         ordering = ["-version"]

@@ -85,6 +85,7 @@ def publish_agreement(*, actor: User, title: str, text: str) -> DataUseAgreement
                 text=text,
                 sha256=text_sha256(text),
                 in_force_from=timezone.now(),
+                published_by=actor,
             )
     except IntegrityError:
         # Another version took this number meanwhile (the version is unique).

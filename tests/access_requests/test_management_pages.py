@@ -434,6 +434,11 @@ def test_a_new_version_is_published_and_must_be_signed_before_the_next_download(
     assert response.status_code == 302 and response["Location"] == list_url()
     new = DataUseAgreement.objects.get(version=2)
     assert new.text == NEW_TEXT.strip()
+    # Who published it is recorded, and shown to the committee and curators only.
+    assert new.published_by is not None
+    shown = html(signed_in(committee()).get(list_url()))
+    assert (new.published_by.full_name or new.published_by.email) in shown
+    assert "data-published-by" not in html(signed_in(pi).get(list_url()))
     page = html(signed_in(pi).get(list_url()))
     assert 'data-agreement-version="2" data-current' in page
     assert "The data stay on the group" in page
