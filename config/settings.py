@@ -433,7 +433,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Per process, for the demo and tests. Room for a large release's archive CRC-32s (one small
+    # entry per member, access_requests.services.downloads), which the default 300 would evict.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # Mail: console by default, SMTP (or any backend) through EMAIL_URL, e.g. smtp+tls://u:p@host:587
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
