@@ -18,17 +18,31 @@ read. A member whose CRC is not known (a cold cache) is read and discarded: stil
 
 A stored file that does not match its SHA-256 (or its size) as it streams cannot be reported in
 the middle of a ZIP: the stream stops (CorruptStoredFile, logged), and the client sees a truncated
-download (fewer bytes than Content-Length). The member's last chunk is held back until its hash is
-checked, so the client never receives a complete member with the wrong bytes.
+download (fewer bytes than Content-Length). The member's last chunk (and its data descriptor) is
+held back until its bytes are checked, so the client never receives a complete member with the
+wrong bytes.
+
+What a member's bytes are checked against depends on whether its CRC-32 is known. The first time
+a blob streams (its CRC not in the cache) every byte is hashed with SHA-256 and compared with the
+SHA-256 the release recorded; only a blob that matched has its CRC-32 remembered, so a cached CRC
+is the CRC of the right bytes. From then on the blob streams without SHA-256 (the costliest part
+of a download, per byte): the ZIP needs every byte's CRC-32 anyway, and that CRC is compared with
+the cached one (and the size with the recorded size) before the member's last chunk goes. A CRC-32
+detects any accidental change of a file (a bad disk, a truncated copy, a file replaced by another
+one); it is no defence against someone forging a file with the same CRC, and it needs not be:
+the daily release audit (curation's audit_releases) re-hashes every stored object with SHA-256,
+and the researcher's client checks every file it unpacks against the manifest's SHA-256s.
 """
 
 import hashlib
 import logging
 import mimetypes
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from itertools import islice
 
 import zipstream
 from django.core.cache import cache
@@ -56,8 +70,12 @@ CHUNK = storage.CHUNK
 AGREEMENT_PATH = "AGREEMENT.txt"
 MANIFEST_PATH = "manifest.csv"
 USER_AGENT_MAX_LENGTH = DownloadLog._meta.get_field("user_agent").max_length
-# A blob's CRC-32 never changes (the blob is named by its SHA-256): kept long.
+# A blob's CRC-32 never changes (the blob is named by its SHA-256): kept long. When it expires,
+# the blob's next download checks it against its SHA-256 again and remembers it again.
 CRC_CACHE_SECONDS = 60 * 60 * 24 * 90
+# Members whose CRC-32s one cache round trip asks for (one `get_many`, not one `get` a member:
+# Redis in production). Bounded so a release of a million images never asks for a million keys.
+CRC_LOOKUP_BATCH = 1000
 
 
 class DownloadNotFound(Exception):
@@ -151,26 +169,39 @@ class Member:
     key: str = ""
     data: bytes | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
+    def stored_chunks(self) -> Iterator[bytes]:
+        """The member's bytes as they are read, in chunks, not checked (the archive checks them
+        as it CRCs them)."""
         if self.data is not None:
             if self.data:
                 yield self.data
             return
-        digest, read, held = hashlib.sha256(), 0, None
         with default_storage.open(self.key, "rb") as handle:
             while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                read += len(chunk)
-                if held is not None:
-                    yield held
-                held = chunk
+                yield chunk
+
+    def corrupt(self) -> CorruptStoredFile:
+        """Logs that the stored file does not match, and the exception that stops its stream."""
+        logger.error(
+            "Stored file %s (%s) does not match its SHA-256 or size; the download stops.",
+            self.path,
+            self.key,
+        )
+        return CorruptStoredFile(self.path)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.data is not None:
+            yield from self.stored_chunks()
+            return
+        digest, read, held = hashlib.sha256(), 0, None
+        for chunk in self.stored_chunks():
+            digest.update(chunk)
+            read += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
         if read != self.size or digest.hexdigest() != self.sha256:
-            logger.error(
-                "Stored file %s (%s) does not match its SHA-256 or size; the download stops.",
-                self.path,
-                self.key,
-            )
-            raise CorruptStoredFile(self.path)
+            raise self.corrupt()
         if held is not None:
             yield held
 
@@ -271,20 +302,53 @@ def _crc_key(sha256: str) -> str:
 
 class ReleaseArchive(zipstream.ZipStream):
     """A sized, stored ZipStream of Members with fixed dates, able to skip the members wholly
-    before `skip_before` whose CRC-32 is known.
+    before `skip_before` whose CRC-32 is known, and streaming a member whose CRC-32 is known
+    without hashing it with SHA-256 (the module's docstring says why that is enough).
 
     It replaces zipstream-ng's `_gen_file_entry` (zipstream-ng 1.9.3, pinned), whose members are
-    always dated "now", which would change the archive's bytes from one request to the next; the
-    rest (headers, data descriptors, the central directory, Zip64, the length) is the library's.
+    always dated "now", which would change the archive's bytes from one request to the next, and
+    `ZipStreamInfo._file_data` for these stored members (the same header, data and data
+    descriptor, but the data checked before the last chunk and the descriptor go, and every byte
+    CRC'd once); the rest (headers, data descriptors, the central directory, Zip64, the length)
+    is the library's.
     """
 
     def __init__(self, *, date_time: tuple[int, ...], skip_before: int = 0) -> None:
         super().__init__(compress_type=zipstream.ZIP_STORED, sized=True)
         self._date_time = date_time
         self._skip_before = skip_before
+        self._known_crcs: dict[str, int] = {}  # sha256 -> CRC-32, cached or checked here
+        self._looked_up: set[str] = set()  # sha256s already asked of the cache
 
     def add_member(self, member: Member, arcname: str) -> None:
         self.add(member, arcname, size=member.size)
+
+    def slice(self, start: int, stop: int) -> Iterator[bytes]:
+        """The archive's bytes [start, stop), skipping the members wholly before `start` whose
+        CRC-32 is known. Call once, before iterating the archive."""
+        self._skip_before = start
+        return byte_slice(self, start, stop)
+
+    def _known_crc(self, member: Member) -> int | None:
+        """The CRC-32 of a stored member's right bytes, when known. The first member not yet
+        asked about asks the cache for itself and the next CRC_LOOKUP_BATCH - 1 queued members
+        in one `get_many`."""
+        if member.data is not None:
+            return None  # AGREEMENT.txt: made here, nothing to check
+        if member.sha256 not in self._looked_up:
+            queued = (queued["iterable"] for queued in self._queue if "iterable" in queued)
+            batch = {
+                other.sha256
+                for other in (member, *islice(queued, CRC_LOOKUP_BATCH - 1))
+                if isinstance(other, Member) and other.data is None
+            } - self._looked_up
+            found = cache.get_many([_crc_key(sha256) for sha256 in batch])
+            for sha256 in batch:
+                crc = found.get(_crc_key(sha256))
+                if crc is not None:
+                    self._known_crcs[sha256] = crc
+            self._looked_up |= batch
+        return self._known_crcs.get(member.sha256)
 
     def _gen_file_entry(self, *, iterable, size, arcname, **_unused):
         member: Member = iterable
@@ -294,11 +358,12 @@ class ReleaseArchive(zipstream.ZipStream):
         zinfo.compress_type = zipstream.ZIP_STORED
         zinfo._compresslevel = None
         zinfo.header_offset = self._pos
-        known_crc = cache.get(_crc_key(member.sha256)) if self._skip_before else None
-        if known_crc is not None:
-            # What zinfo._file_data would produce, measured without reading the member.
-            zinfo.flag_bits |= _FLAG_DATA_DESCRIPTOR
-            zip64 = size * ZIP64_ESTIMATE_FACTOR > ZIP64_LIMIT
+        # As zinfo._file_data does: sizes and CRC follow the data, Zip64 when it could be needed.
+        zinfo.flag_bits |= _FLAG_DATA_DESCRIPTOR
+        zip64 = size * ZIP64_ESTIMATE_FACTOR > ZIP64_LIMIT
+        known_crc = self._known_crc(member)
+        if known_crc is not None and self._skip_before:
+            # What the member's entry would be, measured without reading the member.
             zinfo.CRC, zinfo.compress_size = known_crc, size
             length = len(zinfo.FileHeader(zip64)) + size + len(zinfo.DataDescriptor(zip64))
             if self._pos + length <= self._skip_before:
@@ -307,12 +372,45 @@ class ReleaseArchive(zipstream.ZipStream):
                 yield Gap(length)
                 return
             # Reaches into the range: produced for real (FileHeader is idempotent).
-        for piece in zinfo._file_data(iter(member)):
-            yield self._track(piece)
-        if zinfo.file_size != size:
-            raise CorruptStoredFile(member.path)
-        cache.set(_crc_key(member.sha256), zinfo.CRC, CRC_CACHE_SECONDS)
+        yield from self._stored_entry(zinfo, member, known_crc, zip64)
+        if known_crc is None and member.data is None:  # checked against its SHA-256 just now
+            self._known_crcs[member.sha256] = zinfo.CRC
+            cache.set(_crc_key(member.sha256), zinfo.CRC, CRC_CACHE_SECONDS)
         self._filelist.append(zinfo)
+
+    def _stored_entry(self, zinfo, member: Member, known_crc: int | None, zip64: bool):
+        """The member's local header, data and data descriptor. Every byte is CRC'd once (the
+        ZIP needs it); a member whose CRC is not known is also hashed with SHA-256. The last
+        chunk waits until the bytes are checked (CorruptStoredFile, logged, on a wrong size or a
+        CRC or SHA-256 that does not match): a changed file stops the stream before its member
+        is complete. Positions are counted here rather than through `_track`, piece by piece."""
+        header = zinfo.FileHeader(zip64)
+        self._pos += len(header)
+        yield header
+        digest = hashlib.sha256() if known_crc is None and member.data is None else None
+        crc, read, held = 0, 0, None
+        for chunk in member.stored_chunks():
+            crc = zlib.crc32(chunk, crc)
+            read += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
+            if held is not None:
+                self._pos += len(held)
+                yield held
+            held = chunk
+        if read != member.size or (
+            digest.hexdigest() != member.sha256
+            if digest is not None
+            else known_crc is not None and crc != known_crc
+        ):
+            raise member.corrupt()
+        if held is not None:
+            self._pos += len(held)
+            yield held
+        zinfo.CRC, zinfo.file_size, zinfo.compress_size = crc, read, read
+        descriptor = zinfo.DataDescriptor(zip64)
+        self._pos += len(descriptor)
+        yield descriptor
 
 
 def _published_date_time(version: ReleaseVersion) -> tuple[int, ...]:
@@ -361,8 +459,7 @@ def archive_bytes(
     version: ReleaseVersion, signature: AgreementSignature, start: int, stop: int
 ) -> Iterator[bytes]:
     """The archive's bytes [start, stop), generated lazily in constant memory."""
-    archive = build_archive(version, signature, skip_before=start)
-    return byte_slice(archive, start, stop)
+    return build_archive(version, signature).slice(start, stop)
 
 
 # --- byte ranges --------------------------------------------------------------------------------

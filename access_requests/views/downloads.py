@@ -160,7 +160,10 @@ def download_archive(request: HttpRequest, grant: int, slug: str, version: str) 
     if refused is not None:
         return refused
     release_version, signature = authorized.version, authorized.signature
-    total = len(downloads.build_archive(release_version, signature))
+    # One archive measures the length and streams the bytes (its members read from the database
+    # once, not once for the length and again for the body).
+    archive = downloads.build_archive(release_version, signature)
+    total = len(archive)
     etag = downloads.archive_etag(release_version, signature)
     try:
         byte_range = _wanted_range(request, total, etag)
@@ -178,7 +181,7 @@ def download_archive(request: HttpRequest, grant: int, slug: str, version: str) 
             byte_range=byte_range,
             api_token=token,
         )
-        body = downloads.archive_bytes(release_version, signature, start, stop)
+        body = archive.slice(start, stop)
     return _body_response(
         request,
         body=body,

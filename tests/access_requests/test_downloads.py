@@ -246,6 +246,112 @@ def test_a_stored_file_changed_behind_the_banks_back_stops_the_stream(client, gr
         body_of(single)
 
 
+def stored_keys(version) -> set[str]:
+    """The storage keys of a version's stored members (AGREEMENT.txt is not stored)."""
+    return {
+        *ReleaseFile.objects.filter(version=version).values_list("blob__storage_key", flat=True),
+        *ReleaseImage.objects.filter(version=version).values_list("blob__storage_key", flat=True),
+    }
+
+
+def test_once_the_crcs_are_cached_a_full_download_is_the_same_bytes(client, granted):
+    g = granted
+    client = signed_in(client, g["accessor"])
+    first = body_of(get_archive(client, g))
+    shas = {
+        *ReleaseFile.objects.filter(version=g["version"]).values_list("sha256", flat=True),
+        *ReleaseImage.objects.filter(version=g["version"]).values_list("sha256", flat=True),
+    }
+    crc_keys = [download_services._crc_key(sha256) for sha256 in shas]
+    assert len(cache.get_many(crc_keys)) == len(shas)  # every stored member's CRC remembered
+    again = get_archive(client, g)
+    assert body_of(again) == first and int(again["Content-Length"]) == len(first)
+    assert zipfile.ZipFile(io.BytesIO(first)).testzip() is None
+
+
+class _CountingHashlib:
+    """Stands for the module's `hashlib`: counts the SHA-256 objects made."""
+
+    def __init__(self) -> None:
+        self.sha256_calls = 0
+
+    def sha256(self, *args):
+        self.sha256_calls += 1
+        return hashlib.sha256(*args)
+
+
+class _CountingCache:
+    """Stands for the module's `cache`: counts the round trips that read it."""
+
+    def __init__(self) -> None:
+        self.reads = []
+
+    def get(self, *args, **kwargs):
+        self.reads.append("get")
+        return cache.get(*args, **kwargs)
+
+    def get_many(self, keys, *args, **kwargs):
+        self.reads.append("get_many")
+        return cache.get_many(keys, *args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        return cache.set(*args, **kwargs)
+
+
+def test_a_member_whose_crc_is_cached_streams_without_sha256(client, granted, monkeypatch):
+    g = granted
+    client = signed_in(client, g["accessor"])
+
+    def streamed_counting():
+        """The archive's body streamed with hashlib and the cache counted (the response is made
+        first: its ETag and AGREEMENT.txt hash a few bytes, not the stored files)."""
+        response = get_archive(client, g)
+        counting_hashlib, counting_cache = _CountingHashlib(), _CountingCache()
+        with monkeypatch.context() as patch:
+            patch.setattr(download_services, "hashlib", counting_hashlib)
+            patch.setattr(download_services, "cache", counting_cache)
+            data = body_of(response)
+        return data, counting_hashlib.sha256_calls, counting_cache.reads
+
+    cold, hashed, reads = streamed_counting()
+    # The first time: every stored blob checked against its SHA-256 (a blob stored twice in the
+    # release only once: its CRC is known, and checked, the second time).
+    assert hashed == len(stored_keys(g["version"])) > 0
+    assert reads == ["get_many"]  # one round trip for the whole (small) archive
+    cached, hashed, reads = streamed_counting()
+    assert cached == cold
+    assert hashed == 0 and reads == ["get_many"]
+
+
+def test_a_stored_file_changed_after_its_crc_was_cached_stops_the_stream(client, granted):
+    g = granted
+    client = signed_in(client, g["accessor"])
+    full = body_of(get_archive(client, g))  # every CRC-32 now cached
+    row = ReleaseImage.objects.filter(version=g["version"]).select_related("blob").last()
+    key = row.blob.storage_key
+    original = default_storage.open(key).read()
+    # Same size, other bytes (the last one: the member is wrong only at its very end).
+    changed = original[:-1] + bytes([original[-1] ^ 0xFF])
+    default_storage.delete(key)
+    default_storage.save(key, ContentFile(changed))
+    try:
+        response = get_archive(client, g)
+        assert response.status_code == 200
+        received = []
+        with pytest.raises(download_services.CorruptStoredFile):
+            for piece in response.streaming_content:
+                received.append(piece)
+        sent = b"".join(received)
+        # A truncated body: what went out is the right archive's beginning, short of the
+        # changed member's last byte (its last chunk and data descriptor were held back).
+        assert len(sent) < int(response["Content-Length"]) and full.startswith(sent)
+        assert changed not in sent and original not in sent
+    finally:
+        default_storage.delete(key)
+        default_storage.save(key, ContentFile(original))
+    assert body_of(get_archive(client, g)) == full  # restored: the same archive again
+
+
 # --- who may ------------------------------------------------------------------------------------
 
 
