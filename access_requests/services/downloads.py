@@ -38,7 +38,6 @@ import hashlib
 import logging
 import mimetypes
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -54,6 +53,14 @@ from zipstream.ng import (
     ZIP64_LIMIT,
     ZipStreamInfo,
 )
+
+# The same CRC-32 (the same numbers) an order of magnitude faster (SIMD: ~50 GB/s against ~3 for
+# the stdlib's zlib 1.2.13) where the zlib-ng package is installed, and CRC-32 is then no longer
+# what bounds a cached download. Optional: not one of the project's dependencies (yet).
+try:
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - depends on the environment
+    from zlib import crc32
 
 from access_requests import request_selectors
 from access_requests.models import AgreementSignature, DownloadLog, Grant
@@ -390,7 +397,7 @@ class ReleaseArchive(zipstream.ZipStream):
         digest = hashlib.sha256() if known_crc is None and member.data is None else None
         crc, read, held = 0, 0, None
         for chunk in member.stored_chunks():
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
             read += len(chunk)
             if digest is not None:
                 digest.update(chunk)
