@@ -55,18 +55,21 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
 
 def _export_dynamo(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     batch = torch.export.Dim("batch")
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        dynamo=True,
-        opset_version=DYNAMO_OPSET,
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_shapes=({0: batch},),
-        external_data=False,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # torch 2.13's own pytree code warns about its deprecated LeafSpec while exporting.
+        warnings.filterwarnings("ignore", message=".*LeafSpec", category=FutureWarning)
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            dynamo=True,
+            opset_version=DYNAMO_OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: batch},),
+            external_data=False,
+            verbose=False,
+        )
 
 
 def _export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> None:
