@@ -54,13 +54,9 @@ from zipstream.ng import (
     ZipStreamInfo,
 )
 
-# The same CRC-32 (the same numbers) an order of magnitude faster (SIMD: ~50 GB/s against ~3 for
-# the stdlib's zlib 1.2.13) where the zlib-ng package is installed, and CRC-32 is then no longer
-# what bounds a cached download. Optional: not one of the project's dependencies (yet).
-try:
-    from zlib_ng.zlib_ng import crc32
-except ImportError:  # pragma: no cover - depends on the environment
-    from zlib import crc32
+# The same CRC-32 (the same numbers) an order of magnitude faster than the stdlib's zlib 1.2.13
+# (SIMD: ~50 GB/s against ~3), so CRC-32 no longer bounds a cached download (bench/downloads.py).
+from zlib_ng.zlib_ng import crc32
 
 from access_requests import request_selectors
 from access_requests.models import AgreementSignature, DownloadLog, Grant
