@@ -10,7 +10,10 @@ each resample with its own weights, so the value and the interval come from the 
 - AUC is rank-based (Mann-Whitney; ties between a positive and a negative count half), equal to
   scikit-learn's roc_auc_score; the rows are sorted by score once, and a resample's AUC is a
   cumulative sum of its negative weights over that order, O(rows) per resample;
-- confusion-matrix metrics come from weighted counts (the weights times indicator vectors).
+- confusion-matrix metrics come from weighted counts: the rows are put in a canonical order (by
+  true class, then prediction, then score) where each cell is one run of columns, so a cell's
+  weighted count is a sum over a slice. The order also makes the numbers independent of the order
+  the rows came in.
 
 Undefined values are None, and a resample where a metric is undefined is skipped by its interval:
 PPV with no positive prediction, NPV with no negative one, sensitivity, specificity, AUC and
@@ -22,6 +25,8 @@ the true labels, else they are None.
 Case level: a case's score is the mean of its images' scores (equal weights, as issue 14's voting
 says), then the same metrics over cases, so the intervals resample cases.
 """
+
+from itertools import pairwise
 
 import numpy as np
 
@@ -77,6 +82,14 @@ def _scores(scores, rows: int, ndim: int) -> np.ndarray:
     return s
 
 
+def _columns(weights: np.ndarray, selection) -> np.ndarray:
+    """Some columns: a view for a slice; np.take otherwise (about three times faster than fancy
+    indexing on these blocks)."""
+    if isinstance(selection, slice):
+        return weights[:, selection]
+    return np.take(weights, selection, axis=1)
+
+
 class _WeightedAUC:
     """A binary AUC for many weight vectors over fixed rows (Mann-Whitney, ties half): each
     positive row is worth its weight times the weight of negatives scored below it plus half
@@ -96,11 +109,11 @@ class _WeightedAUC:
     def __call__(self, weights: np.ndarray) -> np.ndarray:
         if not self.defined:
             return np.full(weights.shape[0], np.nan)
-        negative = weights[:, self.negatives]
+        negative = _columns(weights, self.negatives)
         cumulative = np.zeros((weights.shape[0], negative.shape[1] + 1))
         np.cumsum(negative, axis=1, out=cumulative[:, 1:])
-        positive = weights[:, self.positives]
-        credit = cumulative[:, self.below] + cumulative[:, self.up_to]
+        positive = _columns(weights, self.positives)
+        credit = np.take(cumulative, self.below, axis=1) + np.take(cumulative, self.up_to, axis=1)
         pairs = positive.sum(axis=1) * cumulative[:, -1]
         return _divide(0.5 * np.einsum("ij,ij->i", positive, credit), pairs)
 
@@ -153,18 +166,23 @@ def binary_metrics(
     if groups is not None:
         groups = np.asarray(groups)[order]
     auc = _WeightedAUC(y == 1, s)
-    predicted = s > threshold
-    # One column per confusion cell: the weights times these indicators are the weighted counts.
-    cells = np.stack(
-        [(y == 0) & ~predicted, (y == 0) & predicted, (y == 1) & ~predicted, (y == 1) & predicted],
-        axis=1,
-    ).astype(np.float64)
+    # In this order each confusion cell is one run of columns (the negatives at or below the
+    # threshold, those above, then the positives likewise): a cell's weighted count is a sum
+    # over a slice.
+    negatives = int((y == 0).sum())
+    cuts = [
+        0,
+        int(np.searchsorted(s[:negatives], threshold, side="right")),
+        negatives,
+        negatives + int(np.searchsorted(s[negatives:], threshold, side="right")),
+        y.size,
+    ]
 
     def evaluate(weights):
-        tn, fp, fn, tp = (weights @ cells).T
+        tn, fp, fn, tp = (weights[:, a:b].sum(axis=1) for a, b in pairwise(cuts))
         return {"auc": auc(weights), **_binary_from_counts(tn, fp, fn, tp)}
 
-    tn, fp, fn, tp = (int(c) for c in cells.sum(axis=0))
+    tn, fp, fn, tp = (b - a for a, b in pairwise(cuts))
     return {
         "metrics": _evaluate(evaluate, y.size, y, groups, resamples, seed),
         "confusion_matrix": [[tn, fp], [fn, tp]],
@@ -186,18 +204,26 @@ def multiclass_metrics(
     classes = s.shape[1]
     y = _labels(y_true, classes)
     s = _scores(s, y.size, 2)
-    # A canonical order (by class, then scores), as in binary_metrics.
-    order = np.lexsort((*s.T[::-1], y))
+    # A canonical order (by class, then predicted class, then scores), as in binary_metrics:
+    # each confusion cell is then one run of columns, its weighted count a sum over a slice.
+    order = np.lexsort((*s.T[::-1], np.argmax(s, axis=1), y))
     y, s = y[order], s[order]
     if groups is not None:
         groups = np.asarray(groups)[order]
     predicted = np.argmax(s, axis=1)
     aucs = [_WeightedAUC(y == k, s[:, k]) for k in range(classes)]
-    cells = np.zeros((y.size, classes * classes))
-    cells[np.arange(y.size), y * classes + predicted] = 1.0
+    cell_of_row = y * classes + predicted
+    bounds = np.searchsorted(cell_of_row, np.arange(classes * classes + 1))
+
+    def cell_counts(weights):
+        counts = np.zeros((weights.shape[0], classes * classes))
+        for cell, (start, end) in enumerate(pairwise(bounds)):
+            if end > start:
+                counts[:, cell] = weights[:, start:end].sum(axis=1)
+        return counts
 
     def evaluate(weights):
-        matrix = (weights @ cells).reshape(-1, classes, classes)
+        matrix = cell_counts(weights).reshape(-1, classes, classes)
         true_counts = matrix.sum(axis=2)
         predicted_counts = matrix.sum(axis=1)
         hits = np.diagonal(matrix, axis1=1, axis2=2)
@@ -211,7 +237,7 @@ def multiclass_metrics(
             "f1": f1.mean(axis=1),
         }
 
-    confusion = cells.sum(axis=0).reshape(classes, classes).astype(int)
+    confusion = np.diff(bounds).reshape(classes, classes)
     return {
         "metrics": _evaluate(evaluate, y.size, y, groups, resamples, seed),
         "confusion_matrix": confusion.tolist(),

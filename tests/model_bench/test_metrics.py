@@ -64,6 +64,12 @@ def test_multiclass_point_values_equal_scikit_learn(seed):
     assert result["confusion_matrix"] == sk.confusion_matrix(y, predicted).tolist()
     for m in result["metrics"].values():
         assert m["ci_low"] <= m["value"] <= m["ci_high"]
+    shuffled = np.random.default_rng(1).permutation(y.size)
+    assert multiclass_again(y[shuffled], probabilities[shuffled]) == result
+
+
+def multiclass_again(y, probabilities):
+    return classification.multiclass_metrics(y, probabilities, resamples=FEW)
 
 
 @settings(max_examples=40, deadline=None)
