@@ -15,7 +15,8 @@ the set of classes their rows hold, so the number of groups of each composition 
 
 Resamples are produced as multiplicity weights (how many times each original row is drawn), in
 blocks of BLOCK resamples, so that metrics are computed for a whole block at once by vectorized
-sums, with memory bounded by BLOCK × rows.
+sums, with memory bounded by BLOCK × rows. The blocks draw from one generator in turn, so the
+numbers are fixed by the seed (and BLOCK, a constant).
 """
 
 from collections.abc import Iterator
