@@ -665,13 +665,18 @@ def end_record_ok(tail: bytes, total: int, members: int) -> bool:
         "<IHHHHIIH", tail[at : at + 22]
     )
     record_at = total - (len(tail) - at)
-    if 0xFFFF in (entries,) or 0xFFFFFFFF in (cd_size, cd_offset):
-        at64 = tail.rfind(b"PK\x06\x06", 0, at)
+    # zipfile writes the Zip64 records (a locator just before the classic record) once the
+    # central directory starts past 2 GiB - 1, while the classic fields still hold the real
+    # values up to 4 GiB: the locator, not the 0xFFFFFFFF markers, says which record counts.
+    if tail[max(0, at - 20) : at][:4] == b"PK\x06\x07":
+        at64 = tail.rfind(b"PK\x06\x06", 0, at - 20)
         if at64 < 0 or len(tail) - at64 < 56:
             return False
         fields = struct.unpack("<IQHHIIQQQQ", tail[at64 : at64 + 56])
         entries, cd_size, cd_offset = fields[7], fields[8], fields[9]
         record_at = total - (len(tail) - at64)
+    elif 0xFFFF in (entries,) or 0xFFFFFFFF in (cd_size, cd_offset):
+        return False  # markers without the Zip64 records
     return entries == members and cd_offset + cd_size == record_at
 
 
