@@ -64,12 +64,22 @@ def local_storage(settings) -> Path:
     return Path(settings.MEDIA_ROOT)
 
 
+# The data migrations whose rows the tests on a live server need, all idempotent: a flush ends
+# every transactional test and removes them. (Serialized rollback would put them back too, but
+# mixed with plain transactional tests it leaves content types and permissions clashing or gone.)
+_DATA_MIGRATIONS = (
+    ("access_requests.migrations.0001_access", "add_default_agreement"),
+    ("curation.migrations.0004_default_eligibility_items", "add_items"),
+    ("curation.migrations.0006_releases", "add_labels"),
+)
+
+
 @pytest.fixture
-def published_releases_live(django_db_serialized_rollback, transactional_db):
+def published_releases_live(transactional_db):
     """For tests on a live server (transactional) that publish a release version.
 
-    Serialized rollback puts back what the migrations add (label definitions, the default
-    agreement) that an earlier transactional test's flush removed.
+    The rows the data migrations add (the default agreement, the eligibility checklist, the
+    label definitions) are put back first: an earlier transactional test's flush removed them.
 
     The flush that ends a transactional test deletes every row; on SQLite the triggers that keep a
     published version read-only refuse that DELETE (PostgreSQL's TRUNCATE fires no row trigger),
@@ -79,12 +89,10 @@ def published_releases_live(django_db_serialized_rollback, transactional_db):
     from django.core.management import call_command
     from django.db import connection
 
-    from access_requests.models import DataUseAgreement
     from curation import release_triggers
 
-    if not DataUseAgreement.objects.filter(version=1).exists():
-        first = importlib.import_module("access_requests.migrations.0001_access")
-        first.add_default_agreement(django_apps, None)
+    for module, function in _DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(django_apps, None)
     yield
     if connection.vendor != "sqlite":
         return

@@ -43,10 +43,10 @@ pytestmark = pytest.mark.usefixtures("local_storage")
 
 def live(test):
     """A test on the live server: transactional, its flush lifting the guards of published
-    releases (published_releases_live), and the rows the migrations add (label definitions,
-    the default agreement) put back after each flush for the next test (serialized_rollback)."""
+    releases, and the rows the data migrations add (label definitions, the default agreement)
+    put back before it (published_releases_live)."""
     test = pytest.mark.usefixtures("published_releases_live")(test)
-    return pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
+    return pytest.mark.django_db(transaction=True)(test)
 
 
 FAST = ["--retries", "1", "--backoff", "0", "--quiet"]
