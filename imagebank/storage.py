@@ -13,6 +13,7 @@ read it.
 
 import hashlib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -64,6 +65,41 @@ def store_file(fileobj: IO[bytes], extension: str, prefix: str = "images") -> St
         if saved != key:
             default_storage.delete(saved)
     return StoredObject(key=key, sha256=sha256, byte_size=size)
+
+
+def stream_chunks(key: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    """The stored object's bytes [start, stop) (to the end when stop is None), in chunks of at
+    most CHUNK, as they come from storage: no temporary copy, no whole object in memory.
+
+    On S3 this is one GET (with a Range for a part) whose body is read as it arrives:
+    django-storages' File would first copy the whole object into a temporary file, which a
+    streamed download must not do. On local storage it is the file itself."""
+    if stop is not None and stop <= start:
+        return
+    if not settings.USE_S3:
+        with default_storage.open(key, "rb") as handle:
+            handle.seek(start)
+            left = None if stop is None else stop - start
+            while left is None or left > 0:
+                chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+        return
+    from storages.utils import clean_name  # only with object storage
+
+    wanted = {}
+    if start or stop is not None:
+        wanted["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+    # The storage's own key mapping (its location prefix), as its _open does.
+    name = default_storage._normalize_name(clean_name(key))
+    body = default_storage.bucket.Object(name).get(**wanted)["Body"]
+    try:
+        yield from body.iter_chunks(CHUNK)
+    finally:
+        body.close()
 
 
 def read_bytes(key: str) -> bytes:

@@ -45,7 +45,6 @@ from itertools import islice
 
 import zipstream
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from zipstream.ng import (
     _FLAG_DATA_DESCRIPTOR,
@@ -179,9 +178,7 @@ class Member:
             if self.data:
                 yield self.data
             return
-        with default_storage.open(self.key, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
+        yield from storage.stream_chunks(self.key)
 
     def corrupt(self) -> CorruptStoredFile:
         """Logs that the stored file does not match, and the exception that stops its stream."""
@@ -214,12 +211,7 @@ class Member:
         if self.data is not None:
             yield self.data[start:stop]
             return
-        with default_storage.open(self.key, "rb") as handle:
-            handle.seek(start)
-            left = stop - start
-            while left > 0 and (chunk := handle.read(min(CHUNK, left))):
-                left -= len(chunk)
-                yield chunk
+        yield from storage.stream_chunks(self.key, start, stop)
 
     @property
     def content_type(self) -> str:

@@ -128,3 +128,16 @@ def test_media_is_never_served_at_a_public_url(settings):
 
     with pytest.raises(Resolver404):
         resolve(f"{settings.MEDIA_URL}images/aa/bb/{DIGEST}.jpg")
+
+
+def test_stream_chunks_reads_a_stored_file_whole_or_by_range():
+    data = bytes(range(256)) * (storage.CHUNK // 256 + 3)
+    stored = storage.store_bytes(data, "bin", "tests-stream")
+    chunks = list(storage.stream_chunks(stored.key))
+    assert b"".join(chunks) == data and max(map(len, chunks)) <= storage.CHUNK
+    assert (
+        b"".join(storage.stream_chunks(stored.key, 7, storage.CHUNK + 9))
+        == data[7 : storage.CHUNK + 9]
+    )
+    assert b"".join(storage.stream_chunks(stored.key, len(data) - 3)) == data[-3:]
+    assert list(storage.stream_chunks(stored.key, 5, 5)) == []

@@ -129,3 +129,29 @@ def test_files_live_on_the_s3_server_and_come_back_through_a_signed_url(
     client.logout()
     client.force_login(make_contributor(make_site()))
     assert client.get(f"/files/images/{image.pk}/original/").status_code == 404
+
+
+@pytest.mark.services
+def test_objects_stream_from_s3_in_chunks_and_ranges_without_a_temporary_copy(monkeypatch):
+    """A streamed download reads an object as its GET body arrives (storage.stream_chunks), whole
+    or by range: never through django-storages' File, which copies the object to a temporary
+    file first."""
+    require_service(settings.USE_S3, "AWS_STORAGE_BUCKET_NAME is not set")
+    from django.core.files.storage import default_storage
+
+    data = bytes(range(256)) * (storage.CHUNK // 256 * 2 + 7)  # two chunks and a bit
+    stored = storage.store_bytes(data, "bin", "tests-stream")
+
+    def no_file(*args, **kwargs):
+        raise AssertionError("streamed through a storage File (a temporary copy)")
+
+    monkeypatch.setattr(default_storage, "open", no_file)
+    chunks = list(storage.stream_chunks(stored.key))
+    assert b"".join(chunks) == data
+    assert max(len(chunk) for chunk in chunks) <= storage.CHUNK
+    assert (
+        b"".join(storage.stream_chunks(stored.key, 1000, 1000 + storage.CHUNK + 3))
+        == (data[1000 : 1000 + storage.CHUNK + 3])
+    )
+    assert b"".join(storage.stream_chunks(stored.key, len(data) - 5)) == data[-5:]
+    assert list(storage.stream_chunks(stored.key, 10, 10)) == []
