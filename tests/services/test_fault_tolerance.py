@@ -337,11 +337,14 @@ def import_held_at_its_second_case(stack, tmp_path):
 
 
 def wait_finished(run: IngestRun, timeout: float = 120) -> IngestRun:
+    # Finished means the run's last write too: the worker records DONE, then deletes the upload
+    # and clears its key, so a read between the two would see a key still set.
     wait_until(
-        lambda: (
-            IngestRun.objects.get(pk=run.pk).status
-            in (IngestRun.Status.DONE, IngestRun.Status.FAILED)
-        ),
+        lambda: IngestRun.objects.filter(
+            pk=run.pk,
+            status__in=(IngestRun.Status.DONE, IngestRun.Status.FAILED),
+            upload_key="",
+        ).exists(),
         timeout,
         "the import to finish",
     )
