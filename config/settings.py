@@ -362,6 +362,15 @@ ACCESS_INVITATION_DAYS = env.int("ACCESS_INVITATION_DAYS", default=14)
 RELEASE_BUILD_LEASE_SECONDS = env.int("RELEASE_BUILD_LEASE_SECONDS", default=3 * 3600)
 RELEASE_BUILD_MAX_ATTEMPTS = env.int("RELEASE_BUILD_MAX_ATTEMPTS", default=3)
 RELEASE_AUDIT_EVERY_SECONDS = env.int("RELEASE_AUDIT_EVERY_SECONDS", default=24 * 3600)
+# Benchmark jobs (model_bench; docs/benchmarks.md): a running job whose worker gave no sign of
+# life for BENCHMARK_LEASE_SECONDS (it beats at least every BENCHMARK_HEARTBEAT_SECONDS while
+# training) is queued again, up to BENCHMARK_MAX_ATTEMPTS starts, then failed with the reason; a
+# queued job nobody took within the lease is sent again. BENCHMARK_DEVICE forces "cpu" or "cuda"
+# (empty: a GPU when the worker has one).
+BENCHMARK_LEASE_SECONDS = env.int("BENCHMARK_LEASE_SECONDS", default=900)
+BENCHMARK_HEARTBEAT_SECONDS = env.int("BENCHMARK_HEARTBEAT_SECONDS", default=5)
+BENCHMARK_MAX_ATTEMPTS = env.int("BENCHMARK_MAX_ATTEMPTS", default=2)
+BENCHMARK_DEVICE = env.str("BENCHMARK_DEVICE", default="")
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
         "task": "imagebank.tasks.reconcile",

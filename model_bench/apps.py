@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class ModelBenchConfig(AppConfig):
     name = "model_bench"
     verbose_name = _("Model benchmarks")
+
+    def ready(self) -> None:
+        # Benchmark jobs whose message was lost, or whose worker died, are taken up again by the
+        # reconciler (imagebank.reconcile), as every kind of background work of the bank.
+        from imagebank.reconcile import WorkKind, register_work_kind
+        from model_bench.services import jobs
+
+        register_work_kind(
+            WorkKind(
+                name="benchmark_jobs",
+                label=_("Benchmark jobs waiting or running"),
+                reconcile=jobs.reconcile_jobs,
+                backlog=jobs.jobs_backlog,
+            )
+        )

@@ -5,6 +5,7 @@ its invariants.
 
 from .checks import CheckResult, CheckThreshold, Verdict
 from .fingerprints import ImageFingerprint
+from .masks import Mask
 from .releases import (
     ChangeKind,
     LabelDefinition,
@@ -62,6 +63,7 @@ __all__ = [
     "ImageExclusion",
     "ImageFingerprint",
     "ImageFlag",
+    "Mask",
     "Notice",
     "Outline",
     "OutlineKind",
