@@ -107,17 +107,7 @@ def _chunk_features(images: np.ndarray) -> np.ndarray:
     lab = _convert(images, cv2.COLOR_RGB2LAB)  # 8-bit: L·255/100, a + 128, b + 128
     grey = _convert(images, cv2.COLOR_RGB2GRAY)[..., 0]
     channels = np.concatenate([images, lab, hsv[..., 1:]], axis=-1).reshape(n, -1, 8)
-    channels = channels.astype(np.float32) / 255.0
-    colour = np.concatenate(
-        [
-            channels.mean(axis=1),
-            channels.std(axis=1),
-            *np.percentile(channels, PERCENTILES, axis=1),
-        ],
-        axis=1,
-    )
-    # Reorder to channel-major (R_mean, R_std, R_p10, …) as feature_names() lists them.
-    colour = colour.reshape(n, 2 + len(PERCENTILES), 8).transpose(0, 2, 1).reshape(n, -1)
+    colour = _channel_statistics(channels)
     return np.concatenate(
         [
             colour,
@@ -129,6 +119,29 @@ def _chunk_features(images: np.ndarray) -> np.ndarray:
         ],
         axis=1,
     )
+
+
+def _channel_statistics(channels: np.ndarray) -> np.ndarray:
+    """Mean, standard deviation and PERCENTILES of each uint8 channel (N, M, C) → (N, C·7), in
+    [0, 1], channel-major. From one 256-bin histogram per image and channel: as exact as
+    np.percentile's linear interpolation and several times faster than sorting the pixels."""
+    n, m, c = channels.shape
+    bins = (np.arange(n * c).reshape(n, 1, c) * 256 + channels).ravel()
+    histogram = np.bincount(bins, minlength=n * c * 256).reshape(n, c, 256).astype(np.float64)
+    values = np.arange(256, dtype=np.float64)
+    mean = histogram @ values / m
+    std = np.sqrt(np.maximum(histogram @ values**2 / m - mean**2, 0.0))
+    cumulative = histogram.cumsum(axis=2)
+    quantiles = []
+    for percentile in PERCENTILES:
+        # np.percentile's "linear": between the sorted values of ranks ⌊r⌋ and ⌊r⌋ + 1.
+        rank = percentile / 100 * (m - 1)
+        low, fraction = int(np.floor(rank)), rank - np.floor(rank)
+        below = (cumulative <= low).sum(axis=2)  # the value at rank `low`
+        above = (cumulative <= min(low + 1, m - 1)).sum(axis=2)
+        quantiles.append(below + fraction * (above - below))
+    stats = np.stack([mean, std, *quantiles], axis=2) / 255.0  # (N, C, 7)
+    return stats.reshape(n, -1)
 
 
 def _hue(hue: np.ndarray) -> np.ndarray:

@@ -183,6 +183,26 @@ def test_colour_cues_fire_on_their_colours():
     assert out[[0, 2], column["iodine_brown_fraction"]].max() == 0.0
 
 
+def test_colour_statistics_match_numpy():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (3, 9, 9, 3), dtype=np.uint8)
+    out = features(images)
+    names = feature_names()
+    scaled = images.reshape(3, -1, 3).astype(np.float64) / 255
+    for channel, name in enumerate("RGB"):
+        values = scaled[:, :, channel]
+        expected = np.stack(
+            [
+                values.mean(axis=1),
+                values.std(axis=1),
+                *np.percentile(values, (10, 25, 50, 75, 90), axis=1),
+            ],
+            axis=1,
+        )
+        start = names.index(f"{name}_mean")
+        np.testing.assert_allclose(out[:, start : start + 7], expected, rtol=1e-5, atol=1e-6)
+
+
 def _naive_glcm_stats(grey: np.ndarray, dy: int, dx: int) -> np.ndarray:
     levels = 8
     q = grey.astype(int) * levels // 256
