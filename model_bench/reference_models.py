@@ -177,21 +177,15 @@ def _unetpp(data, config: dict, *, seed: int, device: str, progress: Progress) -
 
     if label != "cervix" and "cervix" in data.masks and len(data.masks["cervix"][0]):
         cervix_train, cervix_val = data.masks["cervix"]
-        pretrained = segmentation.pretrain_and_finetune(
+        tuned = segmentation.pretrain_and_finetune(
             cervix_train, cervix_val, train, validation,
             config=run_config, options=options, progress=half(0.0),
         )  # fmt: skip
-        network = pretrained[0].network if isinstance(pretrained, tuple) else pretrained.network
-        networks["unetpp"] = network
-        history.update(
-            {
-                "unetpp": getattr(
-                    pretrained[0] if isinstance(pretrained, tuple) else pretrained, "history", []
-                )
-            }  # fmt: skip
-        )
+        networks["unetpp"] = tuned.network
+        history["unetpp (cervix pre-training)"] = tuned.pretrain_history
+        history["unetpp"] = tuned.finetune_history
         predictions["unetpp"] = segmentation.predict_masks(
-            network, data.test.images, batch_size=run_config.batch_size, device=device
+            tuned.network, data.test.images, batch_size=run_config.batch_size, device=device
         )
         scratch_progress = half(0.5)
         scratch_name = "unetpp/no-pretraining"
@@ -258,6 +252,12 @@ MODELS: dict[str, ReferenceModel] = {
             PIPELINE_ROWS,
             _pipeline,
             compared_with="Bengbu colposcopy study: accuracy 83.01%",
+            defaults={
+                "options": {
+                    "segmenter": {"base_width": 16},
+                    "classifier": {"width_multiplier": 0.5},
+                }
+            },
         ),
         ReferenceModel(
             "cnn-lgbm",
