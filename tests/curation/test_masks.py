@@ -506,11 +506,16 @@ def test_masks_for_a_release_imported_first_then_the_reviewers_majority(bank, ma
     assert set(masks_for_release(version, "cervix")) == {"img-b"}
     assert masks_for_release(version, "cervix")["img-b"].all()  # one reviewer: theirs
     assert masks_for_release(version, "scj") == {}
+    # An empty mask is an answer (none there), not a missing one.
+    save_png(masks_dir / "Case-007_AFC0.png", np.zeros((32, 32), dtype=np.uint8))
+    assert only_line(import_masks(masks_dir / "Case-007_AFC0.png", kind="scj")).status == "imported"
+    empty = masks_for_release(version, "scj")
+    assert set(empty) == {"img-a"} and not empty["img-a"].any()
     assert set(masks_for_release(version, "lesion", splits=["validation"])) == {"img-b"}
     test = sequestered_masks(version, "lesion")
     assert set(test) == {"img-c"} and test["img-c"][:, : WIDTH // 2].all()
     assert mask_counts(version) == {
-        "train": {"lesion": 1, "cervix": 0, "scj": 0},
+        "train": {"lesion": 1, "cervix": 0, "scj": 1},
         "validation": {"lesion": 1, "cervix": 1, "scj": 0},
         "test": {"lesion": 1, "cervix": 0, "scj": 0},
     }
@@ -558,7 +563,7 @@ def test_the_test_split_is_sequestered(bank, splits):
 IARC = SHARED_DATA / "iarc"
 
 
-def test_every_iarc_cervix_mask_matches_its_via_image(masks_dir):
+def test_every_iarc_mask_matches_its_via_image(masks_dir):
     require_service(
         (IARC / "via-masks" / "cervix").exists(), f"{IARC} is not there (a fresh clone)"
     )
@@ -575,3 +580,7 @@ def test_every_iarc_cervix_mask_matches_its_via_image(masks_dir):
         assert (mask.width, mask.height) == (mask.image.width, mask.image.height)
         assert (mask.source_width, mask.source_height) == (512, 512)
     assert import_masks(IARC / "via-masks" / "cervix", kind="cervix").counts["unchanged"] == 78
+    for kind, count in (("lesion", 34), ("scj", 60)):
+        report = import_masks(IARC / "via-masks" / kind, kind=kind, site=site)
+        assert report.counts == {"imported": count, "replaced": 0, "unchanged": 0, "skipped": 0,
+                                 "errors": 0}, report.problems  # fmt: skip
