@@ -34,7 +34,8 @@ def run(task, models, *extra):
 def test_create_task_checks_its_definition(bench_release):
     task, printed = create("cin2", "image-classification", "histology_cin2",
                            "--steps", "after_acetic_acid")  # fmt: skip
-    assert task.classes == ["below_cin2", "cin2_or_worse"] and task.positive_class == "cin2_or_worse"
+    assert task.classes == ["below_cin2", "cin2_or_worse"]
+    assert task.positive_class == "cin2_or_worse"
     assert task.primary_metric == "auc" and task.steps == ["after_acetic_acid"]
     assert "cin2" in printed
     for args, message in [
