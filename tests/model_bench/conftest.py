@@ -49,6 +49,10 @@ def curator():
 
 @pytest.fixture
 def bench_release(db, curator, local_storage):
+    return make_bench_release(curator)
+
+
+def make_bench_release(curator):
     site = make_site("bench")
     contributor = make_contributor(site)
     for n in range(30):
