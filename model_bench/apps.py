@@ -10,6 +10,7 @@ class ModelBenchConfig(AppConfig):
         # Benchmark jobs whose message was lost, or whose worker died, are taken up again by the
         # reconciler (imagebank.reconcile), as every kind of background work of the bank.
         from imagebank.reconcile import WorkKind, register_work_kind
+        from model_bench import tasks  # noqa: F401 - registered with the Celery app at start
         from model_bench.services import jobs
 
         register_work_kind(
