@@ -57,10 +57,14 @@ def train_config(config: dict, seed: int, device: str) -> TrainConfig:
     )
 
 
-def _state_bytes(states: dict[str, nn.Module]) -> bytes:
+def _torch_bytes(value) -> bytes:
     buffer = io.BytesIO()
-    torch.save({name: module.state_dict() for name, module in states.items()}, buffer)
+    torch.save(value, buffer)
     return buffer.getvalue()
+
+
+def _state_bytes(states: dict[str, nn.Module]) -> bytes:
+    return _torch_bytes({name: module.state_dict() for name, module in states.items()})
 
 
 def _cnn(network: str):
@@ -158,7 +162,9 @@ def _pipeline(data, config: dict, *, seed: int, device: str, progress: Progress)
         predictions={names[key]: value for key, value in predicted.items() if key in names},
         networks=dict(trained.networks),
         history=dict(trained.history),
-        weights=_state_bytes(dict(trained.networks)),
+        # The trainable (multi-branch) weights and what rebuilds them, which
+        # TrainedPipeline.from_state_dicts loads back (the ONNX exports hold the deployed RepVGGs).
+        weights=_torch_bytes({"state_dicts": trained.state_dicts(), "options": trained.options()}),
         parameters=sum(parameter_count(n) for n in trained.networks.values()),
     )
 
