@@ -17,6 +17,18 @@ RUN python -c "import subprocess, sys, tomllib; \
 deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
 subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])"
 
+# The benchmark worker's image (docker-compose's worker-benchmark builds with WITH_ML=1) also
+# gets the reference models' dependencies (the `ml` extra): torch from PyTorch's CPU index, since
+# PyPI's build of the same version pulls gigabytes of CUDA libraries. A GPU worker installs a CUDA
+# build of torch==2.13.0 instead (docs/benchmarks.md).
+ARG WITH_ML=0
+RUN if [ "$WITH_ML" = "1" ]; then \
+        pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+        && python -c "import subprocess, sys, tomllib; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['ml']; \
+subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])"; \
+    fi
+
 # The project itself. The source stays in /app (PYTHONPATH) because settings find templates,
 # static files and translations next to the packages.
 COPY . .
