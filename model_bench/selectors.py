@@ -1,3 +1,118 @@
 """Read queries of model_bench, filtered by what the user may see (views and templates never
 filter).
+
+Tasks are public once their release version is published (create_task refuses any other), and so
+are their jobs: configuration, progress, log, events and metrics are aggregates that never name a
+test image's label. A job's artefacts (weights, exports, curves) are for curators and for those
+allowed to download the task's release version.
 """
+
+from django.db.models import QuerySet
+
+from curation.models import ReleaseState
+from model_bench.models import (
+    BenchmarkJob,
+    BenchmarkTask,
+    JobArtefact,
+    JobEvent,
+    JobLogLine,
+    JobState,
+)
+from model_bench.reference_models import MODELS
+from model_bench.results import table_rows
+from model_bench.services.benchmark_tasks import can_manage_tasks
+
+# Lines of a job's log its page shows (the newest); the worker keeps up to MAX_LOG_LINES.
+PAGE_LOG_LINES = 500
+DOWNLOAD_PERMISSION = "curation.download_releaseversion"
+# Metrics where less is better: none yet (every metric of METRIC_CHOICES grows with quality).
+LOWER_IS_BETTER: frozenset[str] = frozenset()
+
+
+def public_tasks() -> QuerySet[BenchmarkTask]:
+    """Every task on a published release version, by slug."""
+    return BenchmarkTask.objects.filter(version__state=ReleaseState.PUBLISHED).select_related(
+        "version__release"
+    )
+
+
+def task_by_slug(slug: str) -> BenchmarkTask | None:
+    if not isinstance(slug, str) or not slug or "\x00" in slug:
+        return None
+    return public_tasks().filter(slug=slug).first()
+
+
+def jobs_of(task: BenchmarkTask) -> QuerySet[BenchmarkJob]:
+    """The task's jobs, newest first."""
+    return BenchmarkJob.objects.filter(task=task).select_related("task__version__release")
+
+
+def latest_succeeded_jobs(task: BenchmarkTask) -> list[BenchmarkJob]:
+    """The newest succeeded job of each model, in the registry's order (MODELS), then any model
+    the registry no longer has."""
+    latest: dict[str, BenchmarkJob] = {}
+    for job in jobs_of(task).filter(state=JobState.SUCCEEDED).order_by("-finished_at", "-pk"):
+        latest.setdefault(job.model, job)
+    order = {name: i for i, name in enumerate(MODELS)}
+    return sorted(latest.values(), key=lambda job: (order.get(job.model, len(order)), job.model))
+
+
+def task_results(task: BenchmarkTask) -> list[dict]:
+    """The rows of the latest succeeded job per model, in the shape of `run_benchmark --json`
+    (model_bench.results.table_rows)."""
+    return table_rows(latest_succeeded_jobs(task), task)
+
+
+def best_row(task: BenchmarkTask, rows: list[dict]) -> dict | None:
+    """The row with the best value of the task's primary metric (None without one)."""
+    metric = task.primary_metric
+    scored = [
+        row for row in rows if (row["metrics"].get(metric) or {}).get("value") is not None
+    ]  # fmt: skip
+    if not scored:
+        return None
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    return max(scored, key=lambda row: sign * row["metrics"][metric]["value"])
+
+
+def job_for(user, pk: int) -> BenchmarkJob | None:
+    """A job of a public task, for anyone (`user` is asked for nothing more: jobs are public)."""
+    return (
+        BenchmarkJob.objects.filter(pk=pk, task__in=public_tasks())
+        .select_related("task__version__release", "requested_by")
+        .first()
+    )
+
+
+def log_tail(job: BenchmarkJob, lines: int = PAGE_LOG_LINES) -> list[JobLogLine]:
+    """The newest `lines` lines of the job's log, oldest first."""
+    newest = list(JobLogLine.objects.filter(job=job).order_by("-pk")[:lines])
+    newest.reverse()
+    return newest
+
+
+def events_of(job: BenchmarkJob) -> QuerySet[JobEvent]:
+    return JobEvent.objects.filter(job=job).select_related("actor").order_by("at", "pk")
+
+
+def artefacts_of(job: BenchmarkJob) -> QuerySet[JobArtefact]:
+    return JobArtefact.objects.filter(job=job).order_by("name")
+
+
+def can_download_artefacts(user, job: BenchmarkJob) -> bool:
+    """Curators, and users allowed to download the task's release version (guardian's
+    curation.download_releaseversion on it, which a live grant gives its accessors); never an
+    anonymous visitor."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if can_manage_tasks(user):
+        return True
+    return user.has_perm(DOWNLOAD_PERMISSION, job.task.version)
+
+
+def artefact_for(user, job: BenchmarkJob, name: str) -> JobArtefact | None:
+    """The job's artefact of that name, or None when it has none (whether or not the user may
+    download it: the caller asks can_download_artefacts first)."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        return None
+    return JobArtefact.objects.filter(job=job, name=name).first()
