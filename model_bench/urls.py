@@ -1,5 +1,30 @@
 """The pages of model_bench, mounted by config.urls."""
 
+from django.urls import path
+
+from model_bench.views import artefact_files, job_pages, task_admin, task_pages
+
 app_name = "model_bench"
 
-urlpatterns: list = []
+urlpatterns = [
+    # The public benchmark pages (model_bench.views.task_pages, job_pages): tasks on published
+    # release versions, their results and jobs; the curators' queue form posts to task-queue.
+    path("benchmarks/", task_pages.task_list, name="task-list"),
+    path("benchmarks/<slug:slug>/", task_pages.task_page, name="task"),
+    path("benchmarks/<slug:slug>/queue/", task_pages.task_queue, name="task-queue"),
+    path("benchmarks/<slug:slug>/jobs/<int:pk>/", job_pages.job_page, name="job"),
+    path(
+        "benchmarks/<slug:slug>/jobs/<int:pk>/progress.json",
+        job_pages.job_progress,
+        name="job-progress",
+    ),
+    path("benchmarks/<slug:slug>/jobs/<int:pk>/cancel/", job_pages.job_cancel, name="job-cancel"),
+    # A job's artefacts, permission-checked (model_bench.views.artefact_files).
+    path(
+        "benchmarks/<slug:slug>/jobs/<int:pk>/artefacts/<str:name>",
+        artefact_files.artefact_file,
+        name="job-artefact",
+    ),
+    # The curators' page that creates a task (model_bench.views.task_admin).
+    path("curation/benchmarks/new/", task_admin.task_new, name="task-new"),
+]
