@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from curation import benchmark_selectors, mask_selectors
 from model_bench.metrics import classification, segmentation
-from model_bench.metrics.bootstrap import RESAMPLES
+from model_bench.metrics.bootstrap import RESAMPLES, SEED
 from model_bench.models import BenchmarkTask
 from model_bench.services.datasets import task_class
 from model_bench.training.data import ImageSet
@@ -119,3 +119,18 @@ def score_segmentation(
             }
         )
     return rows
+
+
+def score_predictions(
+    task: BenchmarkTask, predictions, *, seed: int = SEED, resamples: int = RESAMPLES
+) -> list[dict]:
+    """Rows for submitted predictions (model_bench.services.predictions.Predictions, already
+    validated): the same scoring as the reference models', so a submission and a reference
+    model are compared on the same footing."""
+    return score_classification(
+        task,
+        predictions.items,
+        {"submission": predictions.probabilities},
+        seed=seed,
+        resamples=resamples,
+    )
