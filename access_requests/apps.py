@@ -17,8 +17,9 @@ class AccessRequestsConfig(AppConfig):
         user_signed_up.connect(
             signals.make_new_sign_up_a_researcher, dispatch_uid="access_requests.new_researcher"
         )
-        from curation.hooks import release_published
+        from curation.hooks import register_grant_holders, release_published
 
         release_published.connect(
             signals.extend_grants_to_a_new_version, dispatch_uid="access_requests.later_versions"
         )
+        register_grant_holders(signals.grant_holders)

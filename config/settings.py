@@ -371,6 +371,18 @@ BENCHMARK_LEASE_SECONDS = env.int("BENCHMARK_LEASE_SECONDS", default=900)
 BENCHMARK_HEARTBEAT_SECONDS = env.int("BENCHMARK_HEARTBEAT_SECONDS", default=5)
 BENCHMARK_MAX_ATTEMPTS = env.int("BENCHMARK_MAX_ATTEMPTS", default=2)
 BENCHMARK_DEVICE = env.str("BENCHMARK_DEVICE", default="")
+# Submissions (model_bench.services.submissions; docs/benchmarks.md): per research group and
+# task, at most BENCHMARK_SUBMISSIONS_PER_DAY in any 24 hours and BENCHMARK_SUBMISSIONS_PER_TASK
+# in all (the test phase's limit); invalid ones count toward neither. A predictions file is at
+# most SUBMISSION_MAX_CSV_BYTES. The board shows each group's "best" or "latest" entry. Scoring
+# whose worker gave no sign of life for BENCHMARK_SCORING_LEASE_SECONDS is taken up again, up to
+# BENCHMARK_SCORING_MAX_ATTEMPTS starts.
+BENCHMARK_SUBMISSIONS_PER_DAY = env.int("BENCHMARK_SUBMISSIONS_PER_DAY", default=3)
+BENCHMARK_SUBMISSIONS_PER_TASK = env.int("BENCHMARK_SUBMISSIONS_PER_TASK", default=30)
+SUBMISSION_MAX_CSV_BYTES = env.int("SUBMISSION_MAX_CSV_BYTES", default=20 * 1024 * 1024)
+BENCHMARK_LEADERBOARD_POLICY = env.str("BENCHMARK_LEADERBOARD_POLICY", default="best")
+BENCHMARK_SCORING_LEASE_SECONDS = env.int("BENCHMARK_SCORING_LEASE_SECONDS", default=600)
+BENCHMARK_SCORING_MAX_ATTEMPTS = env.int("BENCHMARK_SCORING_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
         "task": "imagebank.tasks.reconcile",

@@ -11,7 +11,7 @@ class ModelBenchConfig(AppConfig):
         # reconciler (imagebank.reconcile), as every kind of background work of the bank.
         from imagebank.reconcile import WorkKind, register_work_kind
         from model_bench import tasks  # noqa: F401 - registered with the Celery app at start
-        from model_bench.services import jobs
+        from model_bench.services import jobs, submissions
 
         register_work_kind(
             WorkKind(
@@ -19,5 +19,13 @@ class ModelBenchConfig(AppConfig):
                 label=_("Benchmark jobs waiting or running"),
                 reconcile=jobs.reconcile_jobs,
                 backlog=jobs.jobs_backlog,
+            )
+        )
+        register_work_kind(
+            WorkKind(
+                name="benchmark_submissions",
+                label=_("Submissions waiting to be scored"),
+                reconcile=submissions.reconcile_submissions,
+                backlog=submissions.submissions_backlog,
             )
         )

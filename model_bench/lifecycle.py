@@ -9,7 +9,7 @@ finishing and the reconciler passing at once never undo each other), and written
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from model_bench.models import JobState
+from model_bench.models import JobState, SubmissionState
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELLED, JobState.FAILED}),
@@ -34,3 +34,29 @@ def assert_transition(from_state: str, to_state: str) -> None:
                 % {"from": JobState(from_state).label, "to": JobState(to_state).label}
             }
         )
+
+
+# --- submissions ---------------------------------------------------------------------------------
+# received → scoring → scored | invalid | failed; received → invalid | failed (refused before a
+# worker took it); scoring → received (the reconciler, when the worker died and attempts remain).
+
+SUBMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SubmissionState.RECEIVED: frozenset(
+        {SubmissionState.SCORING, SubmissionState.INVALID, SubmissionState.FAILED}
+    ),
+    SubmissionState.SCORING: frozenset(
+        {
+            SubmissionState.SCORED,
+            SubmissionState.INVALID,
+            SubmissionState.FAILED,
+            SubmissionState.RECEIVED,
+        }
+    ),
+    SubmissionState.SCORED: frozenset(),
+    SubmissionState.INVALID: frozenset(),
+    SubmissionState.FAILED: frozenset(),
+}
+
+
+def can_transition_submission(from_state: str, to_state: str) -> bool:
+    return to_state in SUBMISSION_TRANSITIONS.get(from_state, frozenset())

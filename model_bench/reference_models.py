@@ -12,13 +12,16 @@ import io
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from model_bench.networks import parameter_count
-from model_bench.training.loop import Progress, TrainConfig
+# torch is imported by the trainers only: the registry (names, kinds, rows, defaults) is read by
+# the web processes too (model_bench.services.jobs), whose image has no torch (Dockerfile WITH_ML).
+if TYPE_CHECKING:
+    from torch import nn
+
+    from model_bench.training.loop import Progress, TrainConfig
 
 CLASSIFICATION = "classification"
 SEGMENTATION = "segmentation"
@@ -27,7 +30,7 @@ SEGMENTATION = "segmentation"
 @dataclass
 class ModelRun:
     predictions: dict[str, np.ndarray]  # row name → (N, C) probabilities or (N, S, S) masks
-    networks: dict[str, nn.Module] = field(default_factory=dict)  # exported to ONNX
+    networks: dict[str, "nn.Module"] = field(default_factory=dict)  # exported to ONNX
     history: dict[str, list[dict]] = field(default_factory=dict)
     weights: bytes = b""
     weights_name: str = "weights.pt"
@@ -45,7 +48,15 @@ class ReferenceModel:
     defaults: dict = field(default_factory=dict)
 
 
-def train_config(config: dict, seed: int, device: str) -> TrainConfig:
+def parameter_count(module) -> int:
+    from model_bench.networks import parameter_count as count
+
+    return count(module)
+
+
+def train_config(config: dict, seed: int, device: str) -> "TrainConfig":
+    from model_bench.training.loop import TrainConfig
+
     return TrainConfig(
         epochs=int(config.get("epochs", 5)),
         batch_size=int(config.get("batch_size", 16)),
@@ -59,16 +70,18 @@ def train_config(config: dict, seed: int, device: str) -> TrainConfig:
 
 def _torch_bytes(value) -> bytes:
     buffer = io.BytesIO()
+    import torch
+
     torch.save(value, buffer)
     return buffer.getvalue()
 
 
-def _state_bytes(states: dict[str, nn.Module]) -> bytes:
+def _state_bytes(states: dict[str, "nn.Module"]) -> bytes:
     return _torch_bytes({name: module.state_dict() for name, module in states.items()})
 
 
 def _cnn(network: str):
-    def train(data, config: dict, *, seed: int, device: str, progress: Progress) -> ModelRun:
+    def train(data, config: dict, *, seed: int, device: str, progress: "Progress") -> ModelRun:
         from model_bench.training.classifiers import predict_proba, train_classifier
 
         trained = train_classifier(
@@ -97,7 +110,7 @@ def _cnn(network: str):
     return train
 
 
-def _baseline(data, config: dict, *, seed: int, device: str, progress: Progress) -> ModelRun:
+def _baseline(data, config: dict, *, seed: int, device: str, progress: "Progress") -> ModelRun:
     from model_bench.training.baseline import train_baseline
 
     model = train_baseline(
@@ -111,7 +124,7 @@ def _baseline(data, config: dict, *, seed: int, device: str, progress: Progress)
     )
 
 
-def _hybrid(data, config: dict, *, seed: int, device: str, progress: Progress) -> ModelRun:
+def _hybrid(data, config: dict, *, seed: int, device: str, progress: "Progress") -> ModelRun:
     from model_bench.training.hybrid import train_hybrid
 
     backbone = config.get("backbone", "resnet")
@@ -135,7 +148,7 @@ def _hybrid(data, config: dict, *, seed: int, device: str, progress: Progress) -
     )
 
 
-def _pipeline(data, config: dict, *, seed: int, device: str, progress: Progress) -> ModelRun:
+def _pipeline(data, config: dict, *, seed: int, device: str, progress: "Progress") -> ModelRun:
     from model_bench.training import pipeline
 
     cervix_train, cervix_val = data.masks.get("cervix", (None, None))
@@ -169,7 +182,7 @@ def _pipeline(data, config: dict, *, seed: int, device: str, progress: Progress)
     )
 
 
-def _unetpp(data, config: dict, *, seed: int, device: str, progress: Progress) -> ModelRun:
+def _unetpp(data, config: dict, *, seed: int, device: str, progress: "Progress") -> ModelRun:
     from model_bench.training import segmentation
 
     label = data.task.label
@@ -215,7 +228,7 @@ def _unetpp(data, config: dict, *, seed: int, device: str, progress: Progress) -
     )
 
 
-def _pixel_baseline(data, config: dict, *, seed: int, device: str, progress: Progress):
+def _pixel_baseline(data, config: dict, *, seed: int, device: str, progress: "Progress"):
     from model_bench.training.pixel_baseline import train_pixel_baseline
 
     model = train_pixel_baseline(data.train, seed=seed)

@@ -18,6 +18,7 @@ from model_bench.models import (
     JobLogLine,
     JobState,
 )
+from model_bench.models.tasks import LOWER_IS_BETTER
 from model_bench.reference_models import MODELS
 from model_bench.results import table_rows
 from model_bench.services.benchmark_tasks import can_manage_tasks
@@ -26,7 +27,6 @@ from model_bench.services.benchmark_tasks import can_manage_tasks
 PAGE_LOG_LINES = 500
 DOWNLOAD_PERMISSION = "curation.download_releaseversion"
 # Metrics where less is better: none yet (every metric of METRIC_CHOICES grows with quality).
-LOWER_IS_BETTER: frozenset[str] = frozenset()
 
 
 def public_tasks() -> QuerySet[BenchmarkTask]:

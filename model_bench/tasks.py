@@ -34,3 +34,24 @@ def run_benchmark_job(self, job_id: int) -> str:
         return "failed"
     except Exception as error:  # an outage: the job is queued again; try a little later
         raise self.retry(exc=error, countdown=60 * 2**self.request.retries) from error
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=10 * 60, soft_time_limit=9 * 60)
+def score_submission(self, submission_id: int) -> str:
+    """Validate and score one received submission (model_bench.services.submissions.score).
+    A second delivery finds it scored and does nothing; an outage leaves it received and is
+    retried; the reconciler takes up one whose message was lost or whose worker died."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from model_bench.models import SubmissionState
+    from model_bench.services import submissions
+
+    try:
+        return submissions.score(submission_id)
+    except SoftTimeLimitExceeded:
+        reason = "Scoring ran past its time limit (9 minutes)."
+        submissions.transition(submission_id, SubmissionState.SCORING, SubmissionState.FAILED,
+                               note=reason, failure=reason)  # fmt: skip
+        return "failed"
+    except Exception as error:  # an outage: try a little later
+        raise self.retry(exc=error, countdown=min(600, 30 * 2**self.request.retries)) from error

@@ -72,7 +72,7 @@ def _earlier_granted(version: ReleaseVersion) -> Q:
     )
 
 
-def _covering(version: ReleaseVersion) -> Q:
+def covering(version: ReleaseVersion) -> Q:
     """Grants covering `version`: granted by name, or a later version under "and later"."""
     return Q(releases=version) | (Q(and_later_versions=True) & _earlier_granted(version))
 
@@ -159,7 +159,7 @@ def can_download(user, version: ReleaseVersion, *, now: datetime | None = None) 
     return (
         selectors.live_grants(now)
         .filter(accessors=user, auth_group__user=user)
-        .filter(_covering(version))
+        .filter(covering(version))
         .exists()
     )
 

@@ -32,6 +32,8 @@ CLASSIFICATION_METRICS = (
     "f1",
 )
 SEGMENTATION_METRICS = ("dice", "iou")
+# Every metric above is better when higher; a metric added that is not goes here (rankings).
+LOWER_IS_BETTER: frozenset[str] = frozenset()
 METRIC_CHOICES = [
     ("auc", _("area under the ROC curve")),
     ("accuracy", _("accuracy")),
@@ -75,6 +77,13 @@ class BenchmarkTask(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def class_index(self, value) -> int | None:
+        """The index of the task's class a label value belongs to, or None (left out)."""
+        if value is None:
+            return None
+        name = self.class_map.get(value) if self.class_map else value
+        return self.classes.index(name) if name in self.classes else None
 
     @property
     def is_segmentation(self) -> bool:

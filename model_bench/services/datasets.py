@@ -50,10 +50,7 @@ def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
 
 def task_class(task: BenchmarkTask, value) -> int | None:
     """The index of the task's class a label value belongs to, or None (left out)."""
-    if value is None:
-        return None
-    name = task.class_map.get(value) if task.class_map else value
-    return task.classes.index(name) if name in task.classes else None
+    return task.class_index(value)
 
 
 def _image_set(task: BenchmarkTask, rows, *, labels: bool) -> ImageSet:

@@ -10,6 +10,8 @@ interval. A row is {"model", "level", "n_test", "n_cases", "metrics": {name: {va
 ci_high}}, "confusion_matrix"}.
 """
 
+from typing import Protocol
+
 import cv2
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -19,16 +21,22 @@ from curation import benchmark_selectors, mask_selectors
 from model_bench.metrics import classification, segmentation
 from model_bench.metrics.bootstrap import RESAMPLES, SEED
 from model_bench.models import BenchmarkTask
-from model_bench.services.datasets import task_class
-from model_bench.training.data import ImageSet
 
 
-def _truth(task: BenchmarkTask, test: ImageSet) -> tuple[np.ndarray, np.ndarray]:
+class TestSplit(Protocol):
+    """What scoring reads of the test split: its images' ids and case codes, in order (the
+    loader's ImageSet, or predictions.SplitItems; no pixels, so scoring needs no torch)."""
+
+    image_ids: list[str]
+    case_codes: list[str]
+
+
+def _truth(task: BenchmarkTask, test: TestSplit) -> tuple[np.ndarray, np.ndarray]:
     """(indices of the test images that have a usable label, their class indices)."""
     values = benchmark_selectors.sequestered_labels(task.version, task.label)
     keep, labels = [], []
     for i, image_id in enumerate(test.image_ids):
-        index = task_class(task, values.get(image_id))
+        index = task.class_index(values.get(image_id))
         if index is not None:
             keep.append(i)
             labels.append(index)
@@ -48,7 +56,7 @@ def _metrics_row(name: str, level: str, result: dict, n_cases: int) -> dict:
 
 def score_classification(
     task: BenchmarkTask,
-    test: ImageSet,
+    test: TestSplit,
     predictions: dict[str, np.ndarray],
     *,
     seed: int,
@@ -81,7 +89,7 @@ def score_classification(
 
 def score_segmentation(
     task: BenchmarkTask,
-    test: ImageSet,
+    test: TestSplit,
     predictions: dict[str, np.ndarray],
     *,
     seed: int,

@@ -26,7 +26,7 @@ from django.utils import timezone
 from imagebank import outages
 from model_bench.models import BenchmarkJob, JobState
 from model_bench.reference_models import MODELS, ModelRun
-from model_bench.services import artefacts, datasets, evaluation, jobs
+from model_bench.services import artefacts, datasets, evaluation, jobs, leaderboard
 from model_bench.training.loop import Cancelled
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,10 @@ def _run(job: BenchmarkJob, reporter: Reporter) -> None:
         progress=1.0,
         progress_note="",
     )
+    try:  # the board ranks the reference models beside the submissions
+        leaderboard.refresh(task)
+    except Exception as error:  # the job stands; the next result refreshes the board
+        logger.warning("leaderboard of %s not refreshed: %s", task.slug, error)
 
 
 def run_job(job_id: int) -> str:

@@ -34,7 +34,7 @@ BINARY_COLUMN = "probability"
 # How far a row's probabilities may be from summing to 1: rounding to 4 decimals and float
 # printing stay well inside it, a wrong row does not.
 SUM_TOLERANCE = 1e-3
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Beyond this many, errors are summarised: a file with every row wrong says so in a few lines.
 MAX_ERRORS = 100
 

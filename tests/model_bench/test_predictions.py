@@ -15,7 +15,6 @@ from curation.models import SequesteredLabel
 from model_bench.models import BenchmarkTask, TaskKind
 from model_bench.services import predictions
 from model_bench.services.benchmark_tasks import create_task
-from model_bench.services.datasets import task_class
 from model_bench.services.predictions import InvalidPredictions, SplitItems
 
 ITEMS = SplitItems(image_ids=["i-1", "i-2", "i-3", "i-4"], case_codes=["C-1", "C-1", "C-2", "C-3"])
@@ -201,8 +200,8 @@ def test_scores_equal_scikit_learns_and_repeat_exactly(cin2_task, tmp_path):
     assert result["valid"] is True and result["level"] == "image"
     truth = dict(SequesteredLabel.objects.filter(version=cin2_task.version,
                  label="histology_cin2").values_list("image_id", "value"))  # fmt: skip
-    ids = [i for i in items.image_ids if task_class(cin2_task, truth.get(i)) is not None]
-    y = [task_class(cin2_task, truth[i]) for i in ids]
+    ids = [i for i in items.image_ids if cin2_task.class_index(truth.get(i)) is not None]
+    y = [cin2_task.class_index(truth[i]) for i in ids]
     assert result["n_test"] == len(ids)
     auc = result["metrics"]["auc"]
     assert auc["value"] == pytest.approx(roc_auc_score(y, [scores[i] for i in ids]))
