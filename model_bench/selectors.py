@@ -7,7 +7,7 @@ test image's label. A job's artefacts (weights, exports, curves) are for curator
 allowed to download the task's release version.
 """
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from curation.models import ReleaseState
 from model_bench.models import (
@@ -17,16 +17,17 @@ from model_bench.models import (
     JobEvent,
     JobLogLine,
     JobState,
+    LeaderboardEntry,
 )
 from model_bench.models.tasks import LOWER_IS_BETTER
 from model_bench.reference_models import MODELS
 from model_bench.results import table_rows
 from model_bench.services.benchmark_tasks import can_manage_tasks
+from model_bench.services.leaderboard import intervals_overlap
 
 # Lines of a job's log its page shows (the newest); the worker keeps up to MAX_LOG_LINES.
 PAGE_LOG_LINES = 500
 DOWNLOAD_PERMISSION = "curation.download_releaseversion"
-# Metrics where less is better: none yet (every metric of METRIC_CHOICES grows with quality).
 
 
 def public_tasks() -> QuerySet[BenchmarkTask]:
@@ -116,3 +117,46 @@ def artefact_for(user, job: BenchmarkJob, name: str) -> JobArtefact | None:
     if not isinstance(name, str) or not name or "\x00" in name:
         return None
     return JobArtefact.objects.filter(job=job, name=name).first()
+
+
+def leaderboard(task: BenchmarkTask) -> QuerySet[LeaderboardEntry]:
+    """The task's board as stored (model_bench.services.leaderboard): the shown entries, ranked
+    first by rank, ties by the date of their result, those without a rank last. One query on
+    the `entry_board` index."""
+    return (
+        LeaderboardEntry.objects.filter(task=task, shown=True)
+        .select_related("submission")
+        .order_by(F("rank").asc(nulls_last=True), "result_at", "pk")
+    )
+
+
+def board_rows(task: BenchmarkTask, entries) -> list[dict]:
+    """The board's entries as the API and the page show them: rank, name, group, whether it is
+    a reference model, the primary metric with its interval, n, the date, whether its interval
+    overlaps the leader's, and the submitter's model card. Aggregates only: no test label."""
+    entries = list(entries)
+    leader = next((entry for entry in entries if entry.rank == 1), None)
+    rows = []
+    for entry in entries:
+        overlaps = None if leader is None or entry is leader else intervals_overlap(entry, leader)
+        rows.append(
+            {
+                "rank": entry.rank,
+                "name": entry.name,
+                "group": entry.group_name or None,
+                "reference": entry.is_reference,
+                "model": entry.row_model or None,
+                "level": entry.level,
+                "metric": task.primary_metric,
+                "value": entry.value,
+                "ci_low": entry.ci_low,
+                "ci_high": entry.ci_high,
+                "n_test": entry.n_test,
+                "result_at": entry.result_at,
+                "overlaps_leader": overlaps,
+                "model_card": entry.submission.model_card if entry.submission_id else {},
+                "submission": entry.submission_id,
+                "job": entry.job_id,
+            }
+        )
+    return rows
