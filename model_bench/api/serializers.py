@@ -54,7 +54,9 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     result_at = serializers.DateTimeField()
     overlaps_leader = serializers.BooleanField(
         allow_null=True,
-        help_text=_("Whether its 95% bootstrap interval overlaps the leader's (null for the leader)."),
+        help_text=_(
+            "Whether its 95% bootstrap interval overlaps the leader's (null for the leader)."
+        ),
     )
     model_card = serializers.DictField()
 

@@ -108,6 +108,7 @@ def task_context(request: HttpRequest, task: BenchmarkTask, queue_form=None) -> 
         "split_rows": split_rows,
         "mask_kinds": [OutlineKind(kind).label for kind in mask_kinds],
         "results": result_tables.table(task, selectors.task_results(task)),
+        "board": selectors.board_rows(task, selectors.leaderboard(task)),
         "metric_title": result_tables.METRIC_TITLES.get(task.primary_metric),
         "jobs": list(selectors.jobs_of(task)[:TASK_PAGE_JOBS]),
         "can_manage": can_manage,

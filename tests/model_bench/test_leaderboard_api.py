@@ -119,3 +119,22 @@ def test_no_answer_names_a_test_image_or_label(task):
         text = Client().get(path).content.decode()
         for word in ("image_id", "case_code", "sequestered", 'below_cin2": ', "confusion"):
             assert word not in text
+
+
+def test_a_visitor_sees_the_board_on_the_task_page(task):
+    job_row(task, "baseline", 0.60, 0.45, 0.74)
+    scored(task, "Ours", 0.81, 0.70, 0.90, group=1)
+    leaderboard.refresh(task)
+    response = Client().get("/benchmarks/cin2/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    board = html[html.index("data-leaderboard") :]
+    assert board.index("Ours") < board.index("baseline")  # ranked
+    assert "[0.700, 0.900]" in board and "[0.450, 0.740]" in board
+    assert "reference model" in board and "Group 1" in board
+    assert 'data-rank="1"' in board and 'data-rank="2"' in board
+
+
+def test_the_page_says_when_the_board_is_empty(task):
+    html = Client().get("/benchmarks/cin2/").content.decode()
+    assert "No entry yet" in html
