@@ -8,6 +8,7 @@ allowed to download the task's release version.
 """
 
 from django.db.models import F, QuerySet
+from django.urls import reverse
 
 from curation.models import ReleaseState
 from model_bench.models import (
@@ -18,6 +19,8 @@ from model_bench.models import (
     JobLogLine,
     JobState,
     LeaderboardEntry,
+    Submission,
+    SubmissionState,
 )
 from model_bench.models.tasks import LOWER_IS_BETTER
 from model_bench.reference_models import MODELS
@@ -157,6 +160,29 @@ def board_rows(task: BenchmarkTask, entries) -> list[dict]:
                 "model_card": entry.submission.model_card if entry.submission_id else {},
                 "submission": entry.submission_id,
                 "job": entry.job_id,
+                "pictures": _picture_paths(task, entry),
             }
         )
     return rows
+
+
+PICTURES = ("roc", "confusion")
+
+
+def _picture_paths(task: BenchmarkTask, entry) -> dict[str, str]:
+    if not entry.submission_id:
+        return {}
+    return {
+        name: reverse("model_bench:submission-picture", args=[task.slug, entry.submission_id, name])
+        for name in PICTURES
+        if name in (entry.submission.pictures or {})
+    }
+
+
+def submission_picture(task: BenchmarkTask, pk: int, name: str) -> dict | None:
+    """A scored submission's picture ({"key", "sha256", "bytes"}), or None."""
+    if name not in PICTURES:
+        return None
+    submission = Submission.objects.filter(task=task, pk=pk, state=SubmissionState.SCORED).first()
+    picture = (submission.pictures or {}).get(name) if submission else None
+    return picture if isinstance(picture, dict) and picture.get("key") else None

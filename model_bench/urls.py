@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from model_bench.views import artefact_files, job_pages, task_admin, task_pages
+from model_bench.views import artefact_files, job_pages, picture_files, task_admin, task_pages
 
 app_name = "model_bench"
 
@@ -24,6 +24,12 @@ urlpatterns = [
         "benchmarks/<slug:slug>/jobs/<int:pk>/artefacts/<str:name>",
         artefact_files.artefact_file,
         name="job-artefact",
+    ),
+    # The pictures of a scored submission, public as the board (model_bench.views.picture_files).
+    path(
+        "benchmarks/<slug:slug>/submissions/<int:pk>/<str:name>.png",
+        picture_files.submission_picture,
+        name="submission-picture",
     ),
     # The curators' page that creates a task (model_bench.views.task_admin).
     path("curation/benchmarks/new/", task_admin.task_new, name="task-new"),

@@ -59,6 +59,10 @@ class LeaderboardEntrySerializer(serializers.Serializer):
         ),
     )
     model_card = serializers.DictField()
+    pictures = serializers.DictField(
+        child=serializers.CharField(),
+        help_text=_("Paths of its pictures: roc (binary tasks) and confusion."),
+    )
 
 
 class LeaderboardSerializer(serializers.Serializer):

@@ -77,6 +77,8 @@ class Submission(models.Model):
     # What the submitter says of the model: architecture, training data and settings, number of
     # parameters, training time, code link, paper (model_bench.services.submissions.MODEL_CARD).
     model_card = models.JSONField(_("model card"), default=dict, blank=True)
+    # The pictures drawn when it was scored: {"roc" | "confusion": {"key", "sha256", "bytes"}}.
+    pictures = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -2,7 +2,6 @@
 JobArtefact), replaced when a restarted job writes them again; and the training curves' picture.
 """
 
-import io
 import json
 
 from django.db import transaction
@@ -48,12 +47,14 @@ def read(artefact: JobArtefact) -> bytes:
 def curves_png(history: dict[str, list[dict]], rows: list[dict], title: str) -> bytes:
     """The training curves (loss per epoch of each network, training and validation) and, for
     binary classification, the case-level ROC curve of each row: one PNG, no metadata."""
-    import matplotlib
+    from model_bench.services.pictures import png_of, pyplot
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    rocs = [row for row in rows if row.get("roc") and row["roc"].get("fpr")]
+    plt = pyplot()
+    rocs = [
+        row
+        for row in rows
+        if row.get("level") == "case" and row.get("roc") and row["roc"].get("fpr")
+    ]
     panels = 1 + (1 if rocs else 0)
     figure, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.2), squeeze=False)
     losses = axes[0][0]
@@ -80,9 +81,4 @@ def curves_png(history: dict[str, list[dict]], rows: list[dict], title: str) -> 
         roc.set_ylabel("sensitivity")
         roc.set_title("ROC, case level")
         roc.legend(fontsize=7)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    # No metadata: the bank stores no PNG with text chunks (imagebank.imaging.metadata_guard).
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_of(figure)

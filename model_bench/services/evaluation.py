@@ -78,6 +78,8 @@ def score_classification(
         if not task.case_level:
             image_level = metric(y, scores, groups=cases, **options)
             rows.append(_metrics_row(name, "image", image_level, n_cases))
+            if binary:
+                rows[-1]["roc"] = classification.roc_curve_points(y, scores)
         case_level = classification.case_metrics(cases, y, scores, **options)
         rows.append(_metrics_row(name, "case", case_level, n_cases))
         if binary:

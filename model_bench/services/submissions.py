@@ -287,11 +287,37 @@ def score(submission_id: int) -> str:
         return "failed"
     kept = ("level", "n_test", "n_cases", "metrics", "confusion_matrix", "roc")
     results = {"rows": [{key: row.get(key) for key in kept} for row in rows]}
+    pictures = draw_pictures(task, submission.title, results["rows"])
     if not transition(submission.pk, SubmissionState.SCORING, SubmissionState.SCORED,
-                      results=results, errors=[]):  # fmt: skip
+                      results=results, errors=[], pictures=pictures):  # fmt: skip
         return "skipped"  # the reconciler took it back meanwhile; its next run scores it
     leaderboard.refresh(task)
     return "scored"
+
+
+def draw_pictures(task: BenchmarkTask, title: str, rows: list[dict]) -> dict:
+    """The ROC curve (binary tasks) and the confusion matrix of the board's level, stored:
+    {name: {"key", "sha256", "bytes"}}."""
+    from model_bench.services import pictures
+    from model_bench.services.leaderboard import task_level
+
+    row = next((r for r in rows if r.get("level") == task_level(task)), None)
+    if row is None:
+        return {}
+    drawn = {}
+    caption = f"{title[:60]} — {task.slug}, {row['level']} level, n = {row.get('n_test')}"
+    if (row.get("roc") or {}).get("fpr"):
+        auc = ((row.get("metrics") or {}).get("auc") or {}).get("value")
+        drawn["roc"] = pictures.roc_png(row["roc"], title=caption, auc=auc)
+    if row.get("confusion_matrix"):
+        drawn["confusion"] = pictures.confusion_png(
+            row["confusion_matrix"], list(task.classes), title=caption
+        )
+    stored = {}
+    for name, png in drawn.items():
+        kept = storage.store_bytes(png, "png", prefix="benchmark-pictures")
+        stored[name] = {"key": kept.key, "sha256": kept.sha256, "bytes": kept.byte_size}
+    return stored
 
 
 def reconcile_submissions(now: datetime) -> Outcome:

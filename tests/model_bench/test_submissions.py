@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from access_requests.services import grants as grant_services
 from curation import hooks
+from model_bench import selectors
 from model_bench.models import (
     BenchmarkJob,
     JobState,
@@ -134,6 +136,14 @@ def test_a_valid_csv_is_scored_and_ranked_beside_the_reference_models(task, gran
     assert {entry.job_id for entry in board} == {job.pk, None}
     assert sorted(entry.rank for entry in board) in ([1, 2], [1, 1])
     assert [e.name for e in board if e.submission_id] == ["My model"]
+    assert set(submission.pictures) == {"roc", "confusion"}
+    [entry] = [row for row in selectors.board_rows(task, selectors.leaderboard(task))
+               if row["submission"] == submission.pk]  # fmt: skip
+    for name in ("roc", "confusion"):
+        response = Client().get(entry["pictures"][name])  # public, as the board
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert Client().get(entry["pictures"]["roc"].replace("roc.png", "x.png")).status_code == 404
     assert submissions.score(submission.pk) == "skipped"  # a second delivery does nothing
     history = [(e.from_state, e.to_state) for e in submission.events.all()]
     assert history == [("", "received"), ("received", "scoring"), ("scoring", "scored")]
