@@ -163,3 +163,50 @@ class QueueJobsForm(forms.Form):
     def config(self) -> dict:
         epochs = self.cleaned_data.get("epochs")
         return {} if epochs is None else {"epochs": epochs}
+
+
+class SubmissionForm(forms.Form):
+    """A submission to a task (model_bench.services.submissions.submit's arguments): the file,
+    a title, the group when the user holds the version through several, and the model card."""
+
+    file = forms.FileField(
+        label=gettext_lazy("Predictions (CSV)"),
+        help_text=gettext_lazy("One row per test image (or case): see the format below."),
+    )
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
+    group = forms.ChoiceField(label=gettext_lazy("For the group"), required=False)
+    architecture = forms.CharField(
+        label=gettext_lazy("Architecture"), max_length=2000, required=False
+    )
+    training_data = forms.CharField(
+        label=gettext_lazy("Training data"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    settings = forms.CharField(
+        label=gettext_lazy("Training settings"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    parameters = forms.CharField(
+        label=gettext_lazy("Number of parameters"), max_length=40, required=False
+    )
+    training_time = forms.CharField(
+        label=gettext_lazy("Training time"), max_length=200, required=False
+    )
+    code_url = forms.CharField(label=gettext_lazy("Code (link)"), max_length=500, required=False)
+    paper_url = forms.CharField(label=gettext_lazy("Paper (link)"), max_length=500, required=False)
+
+    CARD_FIELDS = ("architecture", "training_data", "settings", "parameters", "training_time",
+                   "code_url", "paper_url")  # fmt: skip
+
+    def __init__(self, *args, holders=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [(holder.key, holder.name) for holder in holders]
+        if len(holders) < 2:
+            self.fields["group"].widget = forms.HiddenInput()
+
+    def model_card(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.CARD_FIELDS}

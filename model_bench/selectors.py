@@ -7,7 +7,7 @@ test image's label. A job's artefacts (weights, exports, curves) are for curator
 allowed to download the task's release version.
 """
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from curation.models import ReleaseState
@@ -186,3 +186,33 @@ def submission_picture(task: BenchmarkTask, pk: int, name: str) -> dict | None:
     submission = Submission.objects.filter(task=task, pk=pk, state=SubmissionState.SCORED).first()
     picture = (submission.pictures or {}).get(name) if submission else None
     return picture if isinstance(picture, dict) and picture.get("key") else None
+
+
+def group_keys_of(user, task: BenchmarkTask) -> set[str]:
+    from curation import hooks
+
+    if not (user and user.is_authenticated and user.is_active):
+        return set()
+    return {holder.key for holder in hooks.grant_holders(user, task.version)}
+
+
+def submissions_of(user, task: BenchmarkTask):
+    """The submissions to `task` of the groups through which `user` holds its version now, and
+    the user's own, newest first."""
+    if not (user and user.is_authenticated):
+        return Submission.objects.none()
+    keys = group_keys_of(user, task)
+    return (
+        Submission.objects.filter(task=task)
+        .filter(Q(submitter=user) | Q(group_key__in=keys))
+        .select_related("submitter")
+    )
+
+
+def submission_for(user, task: BenchmarkTask, pk: int) -> Submission | None:
+    """A submission its submitter, their group's accessors, or a curator may read; else None."""
+    if not (user and user.is_authenticated):
+        return None
+    if can_manage_tasks(user):
+        return Submission.objects.filter(task=task, pk=pk).first()
+    return submissions_of(user, task).filter(pk=pk).first()

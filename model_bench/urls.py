@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from model_bench.views import artefact_files, job_pages, picture_files, task_admin, task_pages
+from model_bench.views import (
+    artefact_files,
+    job_pages,
+    picture_files,
+    submission_pages,
+    task_admin,
+    task_pages,
+)
 
 app_name = "model_bench"
 
@@ -24,6 +31,13 @@ urlpatterns = [
         "benchmarks/<slug:slug>/jobs/<int:pk>/artefacts/<str:name>",
         artefact_files.artefact_file,
         name="job-artefact",
+    ),
+    # The submitters' pages (model_bench.views.submission_pages): the form, a result.
+    path("benchmarks/<slug:slug>/submit/", submission_pages.submission_new, name="submit"),
+    path(
+        "benchmarks/<slug:slug>/submissions/<int:pk>/",
+        submission_pages.submission_page,
+        name="submission",
     ),
     # The pictures of a scored submission, public as the board (model_bench.views.picture_files).
     path(

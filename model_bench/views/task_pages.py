@@ -109,6 +109,7 @@ def task_context(request: HttpRequest, task: BenchmarkTask, queue_form=None) -> 
         "mask_kinds": [OutlineKind(kind).label for kind in mask_kinds],
         "results": result_tables.table(task, selectors.task_results(task)),
         "board": selectors.board_rows(task, selectors.leaderboard(task)),
+        "may_submit": bool(selectors.group_keys_of(request.user, task)),
         "metric_title": result_tables.METRIC_TITLES.get(task.primary_metric),
         "jobs": list(selectors.jobs_of(task)[:TASK_PAGE_JOBS]),
         "can_manage": can_manage,
