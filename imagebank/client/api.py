@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -354,6 +355,23 @@ class BankClient:
         if not isinstance(body, list):
             raise ClientError(f"The server at {self.url} answered the downloads list oddly.")
         return body
+
+    def submit(self, task: str, path: str | os.PathLike, fields: dict[str, str]) -> dict:
+        """Send a predictions file to a benchmark task: POST /api/benchmarks/{task}/submissions/.
+        The server takes the same file again as the same submission, so a retried POST after a
+        lost answer creates nothing twice."""
+        name = os.path.basename(os.fspath(path))
+        with open(path, "rb") as handle:
+            files = {"file": (name, handle, "text/csv")}
+            response = self._request(
+                "POST", f"/api/benchmarks/{quote(task, safe='')}/submissions/", data=fields,
+                files=files,
+            )  # fmt: skip
+        return self._json(response)
+
+    def submission(self, url: str) -> dict:
+        """A submission as it stands (its `url` from submit)."""
+        return self._json(self._request("GET", url))
 
     def open_file(self, url: str, *, offset: int = 0, etag: str | None = None) -> FileAnswer:
         """A release file's body, streamed; from byte `offset` on when `offset` > 0, on the

@@ -33,6 +33,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -509,6 +510,71 @@ def cmd_download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+FINISHED = ("scored", "invalid", "failed")
+CARD_OPTIONS = ("architecture", "training_data", "settings", "parameters", "training_time",
+                "code_url", "paper_url")  # fmt: skip
+
+
+def _print_submission(answer: dict) -> None:
+    print(f"{answer.get('task')}: submission #{answer.get('id')} “{answer.get('title')}” "
+          f"({answer.get('group')}): {answer.get('state')}")  # fmt: skip
+    for error in answer.get("errors") or []:
+        where = ", ".join(
+            part
+            for part in (
+                f"row {error['row']}" if error.get("row") is not None else "",
+                f"column {error['column']}" if error.get("column") else "",
+            )
+            if part
+        )
+        print(f"  {where}: {error.get('message')}" if where else f"  {error.get('message')}")
+    if answer.get("failure"):
+        print(f"  {answer['failure']}")
+    for level in answer.get("results") or []:
+        print(f"  {level.get('level')} level, n = {level.get('n_test')}:")
+        for name, figure in (level.get("metrics") or {}).items():
+            value, low, high = figure.get("value"), figure.get("ci_low"), figure.get("ci_high")
+            shown = "undefined" if value is None else f"{value:.3f}"
+            if value is not None and low is not None and high is not None:
+                shown += f" [{low:.3f}, {high:.3f}]"
+            print(f"    {name:18} {shown}")
+    if answer.get("page"):
+        print(f"  {answer['page']}")
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file.")
+    url, token = _settings(args)
+    client = _client(args, url, token)
+    fields = {"title": args.title or path.stem}
+    if args.group:
+        fields["group"] = args.group
+    for name in CARD_OPTIONS:
+        value = getattr(args, name)
+        if value:
+            fields[name] = value
+    answer = client.submit(args.task, path, fields)
+    deadline = time.monotonic() + args.wait
+    while args.wait > 0 and answer.get("state") not in FINISHED and time.monotonic() < deadline:
+        time.sleep(args.poll)
+        answer = client.submission(answer["url"])
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        _print_submission(answer)
+    state = answer.get("state")
+    if state == "scored" or (args.wait <= 0 and state not in ("invalid", "failed")):
+        return EXIT_OK
+    if state == "invalid":
+        return EXIT_REPORTED_ERRORS
+    if state not in FINISHED:
+        print(f"imagebank: not scored within {args.wait:g} s: see {answer.get('page')}",
+              file=sys.stderr)  # fmt: skip
+    return EXIT_FAILURE
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -532,7 +598,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="imagebank",
-        description="Send images and cases to a Cervical Image Bank; download granted releases.",
+        description=(
+            "Send images and cases to a Cervical Image Bank; download granted releases; submit "
+            "benchmark results."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", parents=[common], help="get and store an API token")
@@ -572,6 +641,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--jobs", type=int, default=4, help="files downloaded at once (default 4)")
     fetch.set_defaults(handler=cmd_download)
+    send = commands.add_parser(
+        "submit",
+        parents=[common],
+        help="submit a predictions CSV to a benchmark task and wait for its score",
+    )
+    send.add_argument("task", metavar="TASK", help="the task's short name (its slug)")
+    send.add_argument("file", metavar="FILE", help="the predictions CSV")
+    send.add_argument("--title", help="the entry's title (default: the file's name)")
+    send.add_argument("--group", help="the group's key, when you hold the release through several")
+    for name in CARD_OPTIONS:
+        send.add_argument(f"--{name.replace('_', '-')}", dest=name, help="for the model card")
+    send.add_argument(
+        "--wait", type=float, default=600.0,
+        help="seconds to wait for the score (0: do not wait; default 600)",
+    )  # fmt: skip
+    send.add_argument("--poll", type=float, default=2.0, help="seconds between two looks")
+    send.add_argument("--json", action="store_true", help="print the server's answer as JSON")
+    send.set_defaults(handler=cmd_submit)
     return parser
 
 

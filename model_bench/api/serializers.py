@@ -74,3 +74,56 @@ class LeaderboardSerializer(serializers.Serializer):
         help_text=_("best or latest: which entry of each group is shown.")
     )
     entries = LeaderboardEntrySerializer(many=True)
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    """A submission as a script sends it (multipart): the file, a title, the group when the
+    user holds the version through several, and the model card's fields."""
+
+    file = serializers.FileField(help_text=_("The predictions CSV."))
+    title = serializers.CharField(max_length=120)
+    group = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    architecture = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    training_data = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    settings = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    parameters = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    training_time = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    code_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    paper_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    CARD_FIELDS = ("architecture", "training_data", "settings", "parameters", "training_time",
+                   "code_url", "paper_url")  # fmt: skip
+
+
+class SubmissionErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True)
+    column = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class SubmissionLevelSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    n_test = serializers.IntegerField()
+    n_cases = serializers.IntegerField(allow_null=True)
+    metrics = serializers.DictField(child=MetricFigureSerializer())
+    confusion_matrix = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()), allow_null=True
+    )
+
+
+class SubmissionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.SlugField()
+    title = serializers.CharField()
+    group = serializers.CharField()
+    kind = serializers.CharField()
+    state = serializers.CharField(help_text=_("received, scoring, scored, invalid or failed"))
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    errors = SubmissionErrorSerializer(many=True)
+    failure = serializers.CharField(allow_blank=True)
+    results = SubmissionLevelSerializer(many=True)
+    pictures = serializers.DictField(child=serializers.CharField())
+    model_card = serializers.DictField()
+    url = serializers.URLField()
+    page = serializers.URLField()

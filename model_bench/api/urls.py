@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from model_bench.api import leaderboards
+from model_bench.api import leaderboards, submissions
 
 app_name = "model_bench_api"
 
@@ -13,5 +13,16 @@ urlpatterns: list = [
         "benchmarks/<slug:task>/leaderboard/",
         leaderboards.LeaderboardView.as_view(),
         name="leaderboard",
+    ),
+    # Submissions (model_bench.api.submissions): for the accessors of a live grant.
+    path(
+        "benchmarks/<slug:task>/submissions/",
+        submissions.SubmissionCreateView.as_view(),
+        name="submission-create",
+    ),
+    path(
+        "benchmarks/<slug:task>/submissions/<int:id>/",
+        submissions.SubmissionDetailView.as_view(),
+        name="submission",
     ),
 ]

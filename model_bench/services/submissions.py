@@ -151,7 +151,9 @@ def submit(
     model_card: dict | None = None,
 ) -> Submission:
     """Receive a submission: checked (who, which group, the kind, the size, the title, the model
-    card, the limits), its file stored, its row written, the worker sent after the commit."""
+    card, the limits), its file stored, its row written, the worker sent after the commit. The
+    same file again from the same group gives back the earlier submission (unless it was
+    invalid or failed)."""
     holders = holders_for(user, task)
     if not holders:
         raise PermissionDenied(
@@ -179,6 +181,12 @@ def submit(
     stored = storage.store_bytes(data, "csv", prefix="submissions")
     with transaction.atomic():
         BenchmarkTask.objects.select_for_update().filter(pk=task.pk).first()
+        # The same file again from the same group (a retried upload whose answer was lost) is
+        # the same submission: nothing is counted twice.
+        same = _counted(task, holder.key).exclude(state=SubmissionState.FAILED)
+        earlier = same.filter(file_sha256=stored.sha256).order_by("pk").first()
+        if earlier is not None:
+            return earlier
         left = limits_left(task, holder.key)
         if left["in_all"] <= 0:
             raise ValidationError(

@@ -70,7 +70,7 @@ def test_the_form_shows_what_the_service_refuses(task, granted, settings):
     settings.BENCHMARK_SUBMISSIONS_PER_DAY = 1
     client = client_of(granted["accessor"])
     post(client, task, csv_for(task))
-    response = post(client, task, csv_for(task))
+    response = post(client, task, csv_for(task))  # another file
     assert response.status_code == 400
     assert "in the last 24 hours" in response.content.decode()
     assert Submission.objects.count() == 1

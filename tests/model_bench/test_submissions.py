@@ -4,6 +4,7 @@ scored on the sequestered labels and ranked on the board beside the reference mo
 invalid one is recorded with its errors and no score; the reconciler takes up a submission whose
 message was lost or whose worker died."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -54,7 +55,14 @@ def granted(task):
     return {"accessor": accessor, "member": member, "group": group, "grant": request.grant}
 
 
-def csv_for(task, value=lambda n: (n % 7) / 7) -> bytes:
+FILES = itertools.count(1)
+
+
+def csv_for(task, value=None) -> bytes:
+    """A valid predictions file; each call's differs (the same file twice is one submission)."""
+    if value is None:
+        shift = next(FILES)
+        value = lambda n: ((n * 3 + shift) % 97) / 97  # noqa: E731
     items = predictions.test_items(task)
     rows = "".join(f"{image_id},{value(n):.4f}\n" for n, image_id in enumerate(items.image_ids))
     return ("image_id,probability\n" + rows).encode()
@@ -181,6 +189,17 @@ def test_the_daily_limit_counts_valid_submissions_only(task, granted, settings):
         submit(task, user)
     Submission.objects.update(created_at=timezone.now() - timedelta(hours=25))
     submit(task, user)  # a day later
+
+
+def test_the_same_file_again_is_the_same_submission(task, granted):
+    data = csv_for(task)
+    first = submit(task, granted["accessor"], data=data)
+    assert submit(task, granted["accessor"], data=data, title="again").pk == first.pk
+    assert Submission.objects.count() == 1
+    bad = b"image_id,probability\n"
+    invalid = submit(task, granted["accessor"], data=bad)
+    submissions.score(invalid.pk)
+    assert submit(task, granted["accessor"], data=bad).pk != invalid.pk  # an invalid one is not
 
 
 def test_the_test_phase_limit_holds_across_days(task, granted, settings):
