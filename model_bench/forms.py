@@ -18,6 +18,7 @@ from model_bench.models.tasks import METRIC_CHOICES
 from model_bench.reference_models import DEFAULT_MODELS, MODELS, model_kind
 from model_bench.services.benchmark_tasks import parse_classes
 from model_bench.services.jobs import CONFIG_BOUNDS
+from model_bench.services.submissions import MODEL_CARD_FIELDS
 
 # A service error's key -> the form field that shows it (other keys are the fields' own names).
 FIELD_OF_SERVICE_ERROR = {"release": "version", "config": "epochs"}
@@ -199,9 +200,6 @@ class SubmissionForm(forms.Form):
     code_url = forms.CharField(label=gettext_lazy("Code (link)"), max_length=500, required=False)
     paper_url = forms.CharField(label=gettext_lazy("Paper (link)"), max_length=500, required=False)
 
-    CARD_FIELDS = ("architecture", "training_data", "settings", "parameters", "training_time",
-                   "code_url", "paper_url")  # fmt: skip
-
     def __init__(self, *args, holders=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].choices = [(holder.key, holder.name) for holder in holders]
@@ -209,4 +207,4 @@ class SubmissionForm(forms.Form):
             self.fields["group"].widget = forms.HiddenInput()
 
     def model_card(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in self.CARD_FIELDS}
+        return {name: self.cleaned_data.get(name) for name in MODEL_CARD_FIELDS}

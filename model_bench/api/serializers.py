@@ -91,9 +91,6 @@ class SubmissionCreateSerializer(serializers.Serializer):
     code_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
     paper_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    CARD_FIELDS = ("architecture", "training_data", "settings", "parameters", "training_time",
-                   "code_url", "paper_url")  # fmt: skip
-
 
 class SubmissionErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(allow_null=True)

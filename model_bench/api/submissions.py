@@ -96,7 +96,7 @@ class SubmissionCreateView(BankAPIMixin, APIView):
         submission = submissions.submit(
             task=found, user=request.user, data=upload.read(predictions.max_bytes() + 1),
             file_name=upload.name, title=data["title"], group_key=data.get("group") or "",
-            model_card={name: data.get(name) for name in incoming.CARD_FIELDS},
+            model_card={name: data.get(name) for name in submissions.MODEL_CARD_FIELDS},
         )  # fmt: skip
         return Response(SubmissionSerializer(submission_json(request, submission)).data, status=201)
 

@@ -40,6 +40,8 @@ from model_bench.services import predictions
 # What a model card holds: the submitter fills it in; the board shows it.
 MODEL_CARD_TEXT = ("architecture", "training_data", "settings", "training_time")
 MODEL_CARD_URLS = ("code_url", "paper_url")
+# Every field of the card, as the form, the API and the CLI name them.
+MODEL_CARD_FIELDS = (*MODEL_CARD_TEXT, "parameters", *MODEL_CARD_URLS)
 MODEL_CARD_LIMIT = 2000  # characters per text field
 TITLE_LIMIT = 120
 
