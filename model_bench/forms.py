@@ -171,8 +171,8 @@ class SubmissionForm(forms.Form):
     a title, the group when the user holds the version through several, and the model card."""
 
     file = forms.FileField(
-        label=gettext_lazy("Predictions (CSV)"),
-        help_text=gettext_lazy("One row per test image (or case): see the format below."),
+        label=gettext_lazy("Predictions (CSV) or ONNX model"),
+        help_text=gettext_lazy("See the formats below. A file ending in .onnx is run as a model."),
     )
     title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
     group = forms.ChoiceField(label=gettext_lazy("For the group"), required=False)
@@ -200,8 +200,10 @@ class SubmissionForm(forms.Form):
     code_url = forms.CharField(label=gettext_lazy("Code (link)"), max_length=500, required=False)
     paper_url = forms.CharField(label=gettext_lazy("Paper (link)"), max_length=500, required=False)
 
-    def __init__(self, *args, holders=(), **kwargs):
+    def __init__(self, *args, holders=(), segmentation=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if segmentation:
+            self.fields["file"].label = gettext_lazy("Masks (ZIP of PNGs) or ONNX model")
         self.fields["group"].choices = [(holder.key, holder.name) for holder in holders]
         if len(holders) < 2:
             self.fields["group"].widget = forms.HiddenInput()

@@ -36,11 +36,10 @@ def run_benchmark_job(self, job_id: int) -> str:
         raise self.retry(exc=error, countdown=60 * 2**self.request.retries) from error
 
 
-@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=10 * 60, soft_time_limit=9 * 60)
-def score_submission(self, submission_id: int) -> str:
-    """Validate and score one received submission (model_bench.services.submissions.score).
-    A second delivery finds it scored and does nothing; an outage leaves it received and is
-    retried; the reconciler takes up one whose message was lost or whose worker died."""
+def _score(task, submission_id: int, minutes: int) -> str:
+    """Score one submission (model_bench.services.submissions.score): a second delivery finds it
+    finished and does nothing; an outage leaves it received and is retried; the reconciler takes
+    up one whose message was lost or whose worker died."""
     from celery.exceptions import SoftTimeLimitExceeded
 
     from model_bench.models import SubmissionState
@@ -49,9 +48,22 @@ def score_submission(self, submission_id: int) -> str:
     try:
         return submissions.score(submission_id)
     except SoftTimeLimitExceeded:
-        reason = "Scoring ran past its time limit (9 minutes)."
+        reason = f"Scoring ran past its time limit ({minutes} minutes)."
         submissions.transition(submission_id, SubmissionState.SCORING, SubmissionState.FAILED,
                                note=reason, failure=reason)  # fmt: skip
         return "failed"
     except Exception as error:  # an outage: try a little later
-        raise self.retry(exc=error, countdown=min(600, 30 * 2**self.request.retries)) from error
+        raise task.retry(exc=error, countdown=min(600, 30 * 2**task.request.retries)) from error
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=10 * 60, soft_time_limit=9 * 60)
+def score_submission(self, submission_id: int) -> str:
+    """Validate and score a received predictions CSV or ZIP of masks, on the scoring queue."""
+    return _score(self, submission_id, 9)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8, time_limit=28 * 60, soft_time_limit=27 * 60)
+def run_submitted_model(self, submission_id: int) -> str:
+    """Check a submitted ONNX model, run it on the test images in a child process with time and
+    memory limits, and score its output. On the benchmark queue: its workers have onnxruntime."""
+    return _score(self, submission_id, 27)

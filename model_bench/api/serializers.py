@@ -80,7 +80,14 @@ class SubmissionCreateSerializer(serializers.Serializer):
     """A submission as a script sends it (multipart): the file, a title, the group when the
     user holds the version through several, and the model card's fields."""
 
-    file = serializers.FileField(help_text=_("The predictions CSV."))
+    file = serializers.FileField(
+        help_text=_("The predictions CSV, the ZIP of mask PNGs, or the ONNX model.")
+    )
+    kind = serializers.ChoiceField(
+        choices=["predictions", "masks", "onnx"], required=False, allow_blank=True,
+        help_text=_("What the file is; by default .onnx files are models and others the "
+                    "task's own kind of results."),
+    )  # fmt: skip
     title = serializers.CharField(max_length=120)
     group = serializers.CharField(required=False, allow_blank=True, max_length=64)
     architecture = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -96,6 +103,9 @@ class SubmissionErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(allow_null=True)
     column = serializers.CharField(allow_null=True)
     message = serializers.CharField()
+    file = serializers.CharField(
+        required=False, help_text=_("The member of a ZIP of masks the error is about.")
+    )
 
 
 class SubmissionLevelSerializer(serializers.Serializer):

@@ -26,7 +26,7 @@ from imagebank.api.schema import errors
 from model_bench import selectors
 from model_bench.api.serializers import SubmissionCreateSerializer, SubmissionSerializer
 from model_bench.models import Submission
-from model_bench.services import predictions, submissions
+from model_bench.services import submissions
 
 TAGS = ["benchmarks"]
 LEVEL_KEYS = ("level", "n_test", "n_cases", "metrics", "confusion_matrix")
@@ -83,7 +83,8 @@ class SubmissionCreateView(BankAPIMixin, APIView):
         request={"multipart/form-data": SubmissionCreateSerializer},
         responses={201: SubmissionSerializer, **errors(400, 401, 403, 404)},
         description=_(
-            "Submit a predictions CSV to a task, for a group holding a live grant on its "
+            "Submit a predictions CSV (a ZIP of mask PNGs for segmentation) or an ONNX model "
+            "to a task, for a group holding a live grant on its "
             "release version. The worker checks and scores it: poll the submission's url."
         ),
     )
@@ -94,8 +95,9 @@ class SubmissionCreateView(BankAPIMixin, APIView):
         data = incoming.validated_data
         upload = data["file"]
         submission = submissions.submit(
-            task=found, user=request.user, data=upload.read(predictions.max_bytes() + 1),
+            task=found, user=request.user, data=submissions.read_upload(found, upload),
             file_name=upload.name, title=data["title"], group_key=data.get("group") or "",
+            kind=data.get("kind") or "",
             model_card={name: data.get(name) for name in submissions.MODEL_CARD_FIELDS},
         )  # fmt: skip
         return Response(SubmissionSerializer(submission_json(request, submission)).data, status=201)

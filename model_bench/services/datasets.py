@@ -6,16 +6,14 @@ benchmark selectors, which give test rows without labels; test labels and test m
 model_bench.services.evaluation alone, after training (tests/model_bench/test_sequestered.py).
 """
 
-import io
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from PIL import Image as PILImage
 
 from curation import benchmark_selectors, mask_selectors
+from model_bench.images import decode, resize_mask
 from model_bench.models import BenchmarkTask
 from model_bench.training.data import ImageSet
 
@@ -34,18 +32,6 @@ class TaskData:
     classes: list[str]
     # Masks on the training and validation images, by kind, for the pipeline's segmenter.
     masks: dict[str, tuple[ImageSet, ImageSet]]
-
-
-def decode(data: bytes, size: int) -> np.ndarray:
-    """A stored image as uint8 RGB, resized (area interpolation) to size × size."""
-    with PILImage.open(io.BytesIO(data)) as picture:
-        rgb = np.asarray(picture.convert("RGB"))
-    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """A boolean mask at the image's size → uint8 0/1 at size × size (nearest neighbour)."""
-    return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
 
 
 def task_class(task: BenchmarkTask, value) -> int | None:

@@ -144,3 +144,11 @@ def score_predictions(
         seed=seed,
         resamples=resamples,
     )
+
+
+def score_masks(task: BenchmarkTask, submitted, *, seed: int = SEED, resamples: int = RESAMPLES):
+    """Rows for submitted masks (model_bench.services.masks.SubmittedMasks, already validated:
+    one boolean mask per test image at its own size), scored as the reference models' masks."""
+    return score_segmentation(
+        task, submitted.items, {"submission": submitted.masks}, seed=seed, resamples=resamples
+    )

@@ -19,7 +19,7 @@ case codes, which the release manifest publishes anyway; scoring is evaluation's
 import csv
 import io
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -41,12 +41,19 @@ MAX_ERRORS = 100
 
 @dataclass(frozen=True)
 class PredictionError:
+    """One problem of a submitted file: its row and column (a CSV), or the file it is about (a
+    member of a ZIP of masks, an ONNX model's input or output)."""
+
     row: int | None
     column: str | None
     message: str
+    file: str | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        found = asdict(self)
+        if found["file"] is None:  # a CSV's errors keep the shape score_predictions --json has
+            del found["file"]
+        return found
 
 
 class InvalidPredictions(Exception):  # noqa: N818 (a domain name, as Django's ValidationError)
@@ -62,6 +69,8 @@ class SplitItems:
 
     image_ids: list[str]
     case_codes: list[str]
+    # (width, height) of each image as the manifest records it (None when it does not).
+    sizes: list[tuple[int | None, int | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,12 @@ class Predictions:
 
 def test_items(task: BenchmarkTask) -> SplitItems:
     rows = benchmark_selectors.split_images(task.version, "test", steps=task.steps)
-    pairs = list(rows.values_list("image_id", "case_code"))
-    return SplitItems(image_ids=[p[0] for p in pairs], case_codes=[p[1] for p in pairs])
+    found = list(rows.values_list("image_id", "case_code", "width", "height"))
+    return SplitItems(
+        image_ids=[row[0] for row in found],
+        case_codes=[row[1] for row in found],
+        sizes=[(row[2], row[3]) for row in found],
+    )
 
 
 def key_column(task: BenchmarkTask) -> str:
@@ -97,16 +110,16 @@ def max_bytes() -> int:
     return int(getattr(settings, "SUBMISSION_MAX_CSV_BYTES", DEFAULT_MAX_BYTES))
 
 
-class _Errors:
+class Errors:
     """The errors found, capped at MAX_ERRORS with a count of those left out."""
 
     def __init__(self) -> None:
         self.found: list[PredictionError] = []
         self.left_out = 0
 
-    def add(self, row: int | None, column: str | None, message: str) -> None:
+    def add(self, row: int | None, column: str | None, message: str, file: str | None = None):
         if len(self.found) < MAX_ERRORS:
-            self.found.append(PredictionError(row, column, message))
+            self.found.append(PredictionError(row, column, message, file))
         else:
             self.left_out += 1
 
@@ -149,7 +162,7 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _header_positions(task: BenchmarkTask, header: list[str], errors: _Errors) -> dict[str, int]:
+def _header_positions(task: BenchmarkTask, header: list[str], errors: Errors) -> dict[str, int]:
     """Where each expected column is; every problem of the header in `errors`."""
     wanted = expected_header(task)
     names = [name.strip() for name in header]
@@ -179,7 +192,7 @@ def _header_positions(task: BenchmarkTask, header: list[str], errors: _Errors) -
     return positions
 
 
-def _probability(text: str, row: int, column: str, errors: _Errors) -> float | None:
+def _probability(text: str, row: int, column: str, errors: Errors) -> float | None:
     try:
         value = float(text.strip())
     except ValueError:
@@ -209,7 +222,7 @@ def parse(task: BenchmarkTask, data: bytes, items: SplitItems | None = None) -> 
     key = key_column(task)
     columns = value_columns(task)
     expected_ids = set(items.case_codes if task.case_level else items.image_ids)
-    errors = _Errors()
+    errors = Errors()
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)

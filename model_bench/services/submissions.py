@@ -67,9 +67,42 @@ def max_attempts() -> int:
 
 
 def accepted_kinds(task: BenchmarkTask) -> tuple[str, ...]:
-    """The kinds of file a task scores. Masks (segmentation) and ONNX models are issue 15's
-    next steps; until they land a task refuses them by name rather than storing them."""
-    return () if task.is_segmentation else (SubmissionKind.PREDICTIONS,)
+    """The kinds of file a task scores: its own kind of results, or an ONNX model."""
+    results = SubmissionKind.MASKS if task.is_segmentation else SubmissionKind.PREDICTIONS
+    return (results, SubmissionKind.ONNX)
+
+
+def kind_of(task: BenchmarkTask, file_name: str, kind: str = "") -> str:
+    """The kind named, or else the one the file's name says (.onnx, .zip, .csv), or else the
+    task's own kind of results (a CSV of predictions, a ZIP of masks)."""
+    if kind:
+        return kind
+    suffix = (file_name or "").rsplit(".", 1)[-1].lower()
+    by_suffix = {"onnx": SubmissionKind.ONNX, "zip": SubmissionKind.MASKS,
+                 "csv": SubmissionKind.PREDICTIONS}  # fmt: skip
+    return by_suffix.get(suffix) or accepted_kinds(task)[0]
+
+
+def max_bytes(kind: str) -> int:
+    """The largest file of a kind (settings SUBMISSION_MAX_CSV_BYTES, _ZIP_, _ONNX_)."""
+    from model_bench.services import masks, onnx_models
+
+    if kind == SubmissionKind.ONNX:
+        return onnx_models.Limits.from_settings().max_bytes
+    if kind == SubmissionKind.MASKS:
+        return masks.max_bytes()
+    return predictions.max_bytes()
+
+
+def read_upload(task: BenchmarkTask, upload) -> bytes:
+    """An uploaded file's bytes, at most one more than the largest file the task takes: submit
+    refuses what is too large for its kind, without the rest being read."""
+    largest = max(max_bytes(kind) for kind in accepted_kinds(task))
+    return upload.read(largest + 1)
+
+
+STORED_AS = {SubmissionKind.PREDICTIONS: "csv", SubmissionKind.MASKS: "zip",
+             SubmissionKind.ONNX: "onnx"}  # fmt: skip
 
 
 def clean_model_card(card: dict | None) -> dict:
@@ -164,11 +197,14 @@ def submit(
     holder = next((h for h in holders if h.key == group_key), None) if group_key else holders[0]
     if holder is None:
         raise ValidationError({"group": _("You hold no grant on this release through that group.")})
-    kind = kind or SubmissionKind.PREDICTIONS
+    kind = kind_of(task, file_name, kind)
     if kind not in accepted_kinds(task):
-        raise ValidationError({"kind": _("This task does not take submissions of this kind yet.")})
-    if len(data) > predictions.max_bytes():
-        limit = predictions.max_bytes() // (1024 * 1024)
+        results = SubmissionKind(accepted_kinds(task)[0]).label
+        raise ValidationError(
+            {"file": _("This task takes %(results)s or an ONNX model.") % {"results": results}}
+        )
+    if len(data) > max_bytes(kind):
+        limit = max_bytes(kind) // (1024 * 1024)
         raise ValidationError(
             {"file": _("The file is larger than %(limit)s MB.") % {"limit": limit}}
         )
@@ -180,7 +216,7 @@ def submit(
     if len(title) > TITLE_LIMIT:
         raise ValidationError({"title": _("At most %(n)s characters.") % {"n": TITLE_LIMIT}})
     card = clean_model_card(model_card)
-    stored = storage.store_bytes(data, "csv", prefix="submissions")
+    stored = storage.store_bytes(data, STORED_AS[kind], prefix="submissions")
     with transaction.atomic():
         BenchmarkTask.objects.select_for_update().filter(pk=task.pk).first()
         # The same file again from the same group (a retried upload whose answer was lost) is
@@ -209,15 +245,19 @@ def submit(
         SubmissionEvent.objects.create(
             submission=submission, from_state="", to_state=SubmissionState.RECEIVED
         )
-        transaction.on_commit(lambda: _send(submission.pk))
+        transaction.on_commit(lambda: _send(submission.pk, kind))
     return submission
 
 
-def _send(submission_id: int) -> None:
+def _send(submission_id: int, kind: str) -> None:
+    """To the scoring queue (main workers); an ONNX model to the benchmark queue, whose workers
+    have onnxruntime and the CPU to spare."""
     from imagebank.durable import send_task
-    from model_bench.tasks import score_submission
+    from model_bench.tasks import run_submitted_model, score_submission
 
-    send_task(score_submission, submission_id)
+    send_task(
+        run_submitted_model if kind == SubmissionKind.ONNX else score_submission, submission_id
+    )
 
 
 def transition(
@@ -271,7 +311,7 @@ def claim(submission_id: int) -> Submission | None:
 def score(submission_id: int) -> str:
     """The worker's scoring of one submission; what happened, in a word. An outage (storage,
     database) raises, leaving the submission to be scored again."""
-    from model_bench.services import evaluation, leaderboard
+    from model_bench.services import leaderboard, onnx_models
 
     submission = claim(submission_id)
     if submission is None:
@@ -284,14 +324,14 @@ def score(submission_id: int) -> str:
                    note="storage unavailable", queued_at=timezone.now())  # fmt: skip
         raise
     try:
-        parsed = predictions.parse(task, data)
-        rows = evaluation.score_predictions(task, parsed)
+        rows = _scored_rows(task, submission, data)
     except predictions.InvalidPredictions as invalid:
         errors = [error.as_dict() for error in invalid.errors]
         transition(submission.pk, SubmissionState.SCORING, SubmissionState.INVALID, errors=errors)
         return "invalid"
-    except ValidationError as error:  # the task cannot be scored (no labelled test image)
-        reason = "; ".join(error.messages)[:500]
+    except (ValidationError, onnx_models.WorkerCannotRun) as error:
+        # The task cannot be scored (no labelled test image) or this worker cannot run a model.
+        reason = "; ".join(getattr(error, "messages", None) or [str(error)])[:500]
         transition(submission.pk, SubmissionState.SCORING, SubmissionState.FAILED, note=reason,
                    failure=reason)  # fmt: skip
         return "failed"
@@ -303,6 +343,24 @@ def score(submission_id: int) -> str:
         return "skipped"  # the reconciler took it back meanwhile; its next run scores it
     leaderboard.refresh(task)
     return "scored"
+
+
+def _scored_rows(task: BenchmarkTask, submission: Submission, data: bytes) -> list[dict]:
+    """The submission's file checked (and, for a model, run) and scored by evaluation."""
+    from model_bench.services import evaluation, masks, onnx_models
+
+    def beat() -> None:
+        Submission.objects.filter(pk=submission.pk).update(heartbeat_at=timezone.now())
+
+    if submission.kind == SubmissionKind.ONNX:
+        predicted = onnx_models.predict(task, data, beat=beat)
+    elif submission.kind == SubmissionKind.MASKS:
+        predicted = masks.parse(task, data)
+    else:
+        predicted = predictions.parse(task, data)
+    if isinstance(predicted, masks.SubmittedMasks):
+        return evaluation.score_masks(task, predicted)
+    return evaluation.score_predictions(task, predicted)
 
 
 def draw_pictures(task: BenchmarkTask, title: str, rows: list[dict]) -> dict:
@@ -333,9 +391,6 @@ def draw_pictures(task: BenchmarkTask, title: str, rows: list[dict]) -> dict:
 def reconcile_submissions(now: datetime) -> Outcome:
     """Received submissions nobody took within the lease are sent again; those being scored
     whose worker gave no sign of life are received again (or failed once attempts are spent)."""
-    from imagebank.durable import send_task
-    from model_bench.tasks import score_submission
-
     outcome = Outcome()
     stale = Submission.objects.filter(
         Q(state=SubmissionState.RECEIVED, queued_at__lt=now - lease())
@@ -358,7 +413,7 @@ def reconcile_submissions(now: datetime) -> Outcome:
         else:
             Submission.objects.filter(pk=submission.pk).update(queued_at=now)
             outcome.requeued += 1
-        send_task(score_submission, submission.pk)
+        _send(submission.pk, submission.kind)
     return outcome
 
 

@@ -50,9 +50,11 @@ def _level(row: dict) -> dict:
     }
 
 
-def _read_upload(upload) -> bytes:
-    """At most one byte more than the limit: the service refuses what is too large."""
-    return upload.read(predictions.max_bytes() + 1)
+def onnx_limits() -> dict:
+    from model_bench.services.onnx_models import Limits
+
+    limits = Limits.from_settings()
+    return {"seconds": limits.seconds, "memory_mb": limits.memory_mb}
 
 
 @login_required
@@ -64,14 +66,16 @@ def submission_new(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied(
             _("Only members named on a live grant of this task's release version submit to it.")
         )
-    form = SubmissionForm(request.POST or None, request.FILES or None, holders=holders)
+    form = SubmissionForm(request.POST or None, request.FILES or None, holders=holders,
+                          segmentation=task.is_segmentation)  # fmt: skip
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
+                upload = form.cleaned_data["file"]
                 submission = submissions.submit(
-                    task=task, user=request.user, data=_read_upload(form.cleaned_data["file"]),
-                    file_name=form.cleaned_data["file"].name, title=form.cleaned_data["title"],
+                    task=task, user=request.user, data=submissions.read_upload(task, upload),
+                    file_name=upload.name, title=form.cleaned_data["title"],
                     group_key=form.cleaned_data.get("group") or "",
                     model_card=form.model_card(),
                 )  # fmt: skip
@@ -86,7 +90,12 @@ def submission_new(request: HttpRequest, slug: str) -> HttpResponse:
         "task": task,
         "form": form,
         "limits": submissions.limits_left(task, keys[0]),
-        "header": predictions.expected_header(task),
+        "header": [] if task.is_segmentation else predictions.expected_header(task),
+        "limits_mb": {
+            kind: submissions.max_bytes(kind) // 1024**2
+            for kind in submissions.accepted_kinds(task)
+        },  # fmt: skip
+        "onnx": onnx_limits(),
         "key_column": predictions.key_column(task),
         "positive_class": task.positive_class,
         "per_day": submissions.per_day(),

@@ -16,7 +16,15 @@ from imagebank.lifecycle import CaseState
 from imagebank.services import cases as case_services
 from imagebank.services import images as image_services
 from imagebank.tasks import process_image
-from tests.factories import make_case, make_contributor, make_site, make_user_with_role
+from model_bench.services.benchmark_tasks import create_task
+from tests.access_requests.test_requests import add_member, approved_request, make_group
+from tests.factories import (
+    UserFactory,
+    make_case,
+    make_contributor,
+    make_site,
+    make_user_with_role,
+)
 from tests.roles import Role
 
 HISTOLOGY = ("normal", "cin3", "cin1", "cin2", "normal", "scc")
@@ -79,3 +87,32 @@ def make_bench_release(curator):
         fractions=(0.6, 0.1, 0.3),
     )  # fmt: skip
     return releases.publish(releases.build_now(version, actor=curator), actor=curator)
+
+
+@pytest.fixture
+def cin2_task(bench_release, curator):
+    """An image-classification task (CIN2+ by histology, after acetic acid, 32 px)."""
+    return create_task(slug="cin2", version=bench_release, kind="image-classification",
+                       label="histology_cin2", actor=curator, steps=["after_acetic_acid"],
+                       image_size=32)  # fmt: skip
+
+
+@pytest.fixture
+def seg_task(bench_release, curator):
+    """A segmentation task on the same version (cervix masks, 32 px)."""
+    return create_task(slug="cervix-seg", version=bench_release, kind="segmentation",
+                       label="cervix", actor=curator, steps=["after_acetic_acid"],
+                       image_size=32)  # fmt: skip
+
+
+@pytest.fixture
+def granted(bench_release):
+    """A group with a live grant on the benchmark version naming `accessor`; a member not
+    named."""
+    accessor = UserFactory()
+    group = make_group()
+    add_member(group, accessor)
+    member = add_member(group)
+    request = approved_request(group=group, requester=accessor, releases=[bench_release],
+                               accessors=[accessor])  # fmt: skip
+    return {"accessor": accessor, "member": member, "group": group, "grant": request.grant}

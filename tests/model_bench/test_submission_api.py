@@ -17,7 +17,6 @@ from tests.model_bench import test_submissions
 from tests.tokens import token_for
 
 task = test_submissions.task
-granted = test_submissions.granted
 csv_for = test_submissions.csv_for
 
 

@@ -55,7 +55,11 @@ def test_submit_a_csv_see_it_scored_and_on_the_board(live_server, browser_page, 
     page.wait_for_selector('[data-state="scored"]')  # the eager worker scored it on commit
     text = page.locator("main").inner_text()
     assert "Image level, n = " in text and "positive predictive value" in text
-    assert page.locator('img[alt="ROC curve"]').evaluate("i => i.naturalWidth") > 0
+    # The picture loads after the page does: wait for it to decode rather than read it at once.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img[alt=\"ROC curve\"]');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     screenshot(page, "submission-scored")
 
     page.goto(f"{url}/benchmarks/cin2/submit/")

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.django_db
 
 # The task and the grant of the service's tests, as fixtures here too.
 task = test_submissions.task
-granted = test_submissions.granted
 csv_for = test_submissions.csv_for
 
 

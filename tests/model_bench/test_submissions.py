@@ -23,13 +23,9 @@ from model_bench.models import (
     SubmissionState,
 )
 from model_bench.services import leaderboard, predictions, submissions
-from model_bench.services.benchmark_tasks import create_task
 from model_bench.services.leaderboard import Ranked, rank_values
 from tests.access_requests.test_requests import (
-    add_member,
-    approved_request,
     committee_member,
-    make_group,
 )
 from tests.factories import UserFactory
 
@@ -37,22 +33,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def task(bench_release, curator):
-    return create_task(slug="cin2", version=bench_release, kind="image-classification",
-                       label="histology_cin2", actor=curator, steps=["after_acetic_acid"],
-                       image_size=32)  # fmt: skip
-
-
-@pytest.fixture
-def granted(task):
-    """A group with a live grant on the task's version naming `accessor`; a member not named."""
-    accessor = UserFactory()
-    group = make_group()
-    add_member(group, accessor)
-    member = add_member(group)
-    request = approved_request(group=group, requester=accessor, releases=[task.version],
-                               accessors=[accessor])  # fmt: skip
-    return {"accessor": accessor, "member": member, "group": group, "grant": request.grant}
+def task(cin2_task):
+    return cin2_task
 
 
 FILES = itertools.count(1)

@@ -16,7 +16,9 @@ from django.urls import get_resolver
 get_resolver().url_patterns  # every view module
 import model_bench.services.jobs, model_bench.services.evaluation, model_bench.services.predictions
 import model_bench.management.commands.score_predictions, model_bench.tasks
-heavy = sorted(name for name in ("torch", "onnxruntime", "lightgbm") if name in sys.modules)
+import model_bench.services.submissions, model_bench.services.masks
+import model_bench.services.onnx_models
+heavy = sorted(n for n in ("torch", "onnxruntime", "onnx", "lightgbm") if n in sys.modules)
 print(",".join(heavy))
 """
 
