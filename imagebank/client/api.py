@@ -357,12 +357,13 @@ class BankClient:
         return body
 
     def submit(self, task: str, path: str | os.PathLike, fields: dict[str, str]) -> dict:
-        """Send a predictions file to a benchmark task: POST /api/benchmarks/{task}/submissions/.
+        """Send a file (predictions, masks, a model) to a benchmark task: POST
+        /api/benchmarks/{task}/submissions/.
         The server takes the same file again as the same submission, so a retried POST after a
         lost answer creates nothing twice."""
         name = os.path.basename(os.fspath(path))
         with open(path, "rb") as handle:
-            files = {"file": (name, handle, "text/csv")}
+            files = {"file": (name, handle, "application/octet-stream")}
             response = self._request(
                 "POST", f"/api/benchmarks/{quote(task, safe='')}/submissions/", data=fields,
                 files=files,

@@ -524,6 +524,7 @@ def _print_submission(answer: dict) -> None:
             for part in (
                 f"row {error['row']}" if error.get("row") is not None else "",
                 f"column {error['column']}" if error.get("column") else "",
+                str(error["file"]) if error.get("file") else "",
             )
             if part
         )
@@ -551,6 +552,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     fields = {"title": args.title or path.stem}
     if args.group:
         fields["group"] = args.group
+    if args.kind:
+        fields["kind"] = args.kind
     for name in CARD_OPTIONS:
         value = getattr(args, name)
         if value:
@@ -644,10 +647,14 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser(
         "submit",
         parents=[common],
-        help="submit a predictions CSV to a benchmark task and wait for its score",
+        help="submit predictions, masks or an ONNX model to a benchmark task; wait for the score",
     )
     send.add_argument("task", metavar="TASK", help="the task's short name (its slug)")
-    send.add_argument("file", metavar="FILE", help="the predictions CSV")
+    send.add_argument("file", metavar="FILE", help="the predictions CSV, masks ZIP or ONNX model")
+    send.add_argument(
+        "--kind", choices=("predictions", "masks", "onnx"),
+        help="what FILE is (default: its ending says, .csv, .zip or .onnx)",
+    )  # fmt: skip
     send.add_argument("--title", help="the entry's title (default: the file's name)")
     send.add_argument("--group", help="the group's key, when you hold the release through several")
     for name in CARD_OPTIONS:

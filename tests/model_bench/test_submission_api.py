@@ -109,3 +109,25 @@ def test_imagebank_submit_waits_for_the_score(live_server, task, granted, tmp_pa
     assert status == EXIT_REPORTED_ERRORS
     assert "invalid" in out and "row 2, column image_id" in out
     assert Submission.objects.filter(state=SubmissionState.INVALID).count() == 1
+
+
+@pytest.mark.django_db
+def test_masks_and_models_through_the_api_name_their_kind_and_files(seg_task, granted):
+    from tests.model_bench import onnx_builders
+    from tests.model_bench.test_mask_submissions import masks_zip
+
+    client = api(granted["accessor"])
+    # The kind named wins over the file's name; an archive missing a mask names the image.
+    response = send(client, seg_task, masks_zip(seg_task, drop=1), kind="masks")
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "masks"
+    submissions.score(response.json()["id"])
+    refused = client.get(response.json()["url"]).json()
+    assert refused["state"] == "invalid" and refused["errors"][0]["message"].endswith("no mask.")
+    model = send(client, seg_task, onnx_builders.segmenter(32), kind="onnx")
+    assert model.status_code == 201 and model.json()["kind"] == "onnx"
+    submissions.score(model.json()["id"])
+    scored = client.get(model.json()["url"]).json()
+    assert scored["state"] == "scored" and "dice" in scored["results"][0]["metrics"]
+    wrong = send(client, seg_task, b"x", kind="spreadsheet")
+    assert wrong.status_code == 400 and "kind" in json.dumps(wrong.json())
