@@ -11,10 +11,13 @@ stored blob: no image is read) with a binary label sequestered for each, and a t
 figures: `parse_s` (reading and validating the CSV), `score_s` (the metrics with intervals), their
 sum `total_s` (median of --rounds), and in the same run the baseline `baseline_s`: reading the
 same CSV with the csv module and one scikit-learn roc_auc_score on it, the least any scorer does,
-so `over_baseline` says what validation and intervals cost beyond it. The leaderboard figures
-(SQL queries flat in the number of entries; p95 latency at 1,000 entries) wait for the
-leaderboard (issue 15, item 3): they are null, so their targets are not met. Ends with one line
-`RESULT {json}`.
+so `over_baseline` says what validation and intervals cost beyond it.
+
+The leaderboard: --entries scored submissions (one group each) are ranked (`leaderboard.refresh`)
+and the public board, `GET /api/benchmarks/{task}/leaderboard/`, is asked --requests times
+through Django's test client: `p95_ms` at --entries, and in the same run the same board at 10
+entries (`baseline_p95_ms`); `queries_flat` is 1 when both answers took the same number of SQL
+queries (target: flat, and p95 under 500 ms). Ends with one line `RESULT {json}`.
 """
 
 import argparse
@@ -46,6 +49,7 @@ def setup_django(folder: Path) -> None:
             "SECRET_KEY": "bench-scoring-secret-key-0123456789abcdef0123456789abcdef",
             "PSEUDONYM_KEY": "bench-scoring-pseudonym-key",
             "LOG_LEVEL": "WARNING",
+            "SECURE_SSL_REDIRECT": "0",  # the test client speaks plain HTTP
         }
     )
     os.environ.pop("REDIS_URL", None)
@@ -110,6 +114,68 @@ def make_task(rows: int, seed: int = 7):
     return BenchmarkTask.objects.select_related("version").get(pk=task.pk), text.encode()
 
 
+def add_entries(task, count: int, start: int = 0) -> None:
+    """`count` scored submissions of as many groups, with their intervals, then the board ranked."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from model_bench.models import Submission
+    from model_bench.services import leaderboard
+
+    owner = get_user_model().objects.get(email="curator@bench.test")
+    rng = np.random.default_rng(start)
+    # A real submission's results carry its ROC points: as large here, so the board is read as
+    # it would be.
+    points = np.linspace(0, 1, 500).round(4).tolist()
+    curve = {"fpr": points, "tpr": points, "thresholds": points}
+    rows = []
+    for n in range(start, start + count):
+        value = float(rng.uniform(0.5, 0.9))
+        metrics = {"auc": {"value": value, "ci_low": value - 0.05, "ci_high": value + 0.05}}
+        rows.append(Submission(
+            task=task, submitter=owner, group_key=f"research-group:{n}", group_name=f"Group {n}",
+            kind="predictions", state="scored", title=f"Entry {n}", file_key="submissions/x.csv",
+            file_sha256=f"{n:064d}", file_bytes=1, file_name="x.csv", finished_at=timezone.now(),
+            model_card={"architecture": "ResNet-18"},
+            results={"rows": [{"level": "image", "n_test": 100, "metrics": metrics,
+                               "roc": curve, "confusion_matrix": [[40, 10], [12, 38]]}]},
+        ))  # fmt: skip
+    Submission.objects.bulk_create(rows, batch_size=500)
+    leaderboard.refresh(task)
+
+
+def board_latency(task, requests: int) -> dict:
+    """p95 and median of the public board's answer time, and its SQL queries."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    path = f"/api/benchmarks/{task.slug}/leaderboard/"
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.get(path)
+    # Counted now: the captured queries are read from the connection's log, which the next
+    # request resets.
+    queries = len(captured)
+    assert answer.status_code == 200, (answer.status_code, answer.content[:300])
+    times = []
+    for _ in range(requests):
+        cache.clear()  # the anonymous throttle's history, not timed: one visitor asks many times
+        started = time.perf_counter()
+        answer = client.get(path)
+        assert answer.status_code == 200, answer.status_code
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "entries": len(answer.json()["entries"]),
+        "queries": queries,
+        "p95_ms": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "median_ms": statistics.median(times),
+    }
+
+
 def baseline(data: bytes, truth: dict[str, int]) -> float:
     from sklearn.metrics import roc_auc_score
 
@@ -126,6 +192,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--resamples", type=int, default=2000)
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as folder:
         setup_django(Path(folder))
@@ -147,6 +215,10 @@ def main() -> None:
             rounds.append((parsed_at - started, done - parsed_at, done - started))
         base = statistics.median(baseline(data, truth) for _ in range(args.rounds))
         total = statistics.median(r[2] for r in rounds)
+        add_entries(task, 10)
+        small = board_latency(task, args.requests)
+        add_entries(task, args.entries - 10, start=10)
+        large = board_latency(task, args.requests)
         figures = {
             "rows": args.rows,
             "resamples": args.resamples,
@@ -158,10 +230,15 @@ def main() -> None:
             "over_baseline": total / base if base else None,
             "auc": rows[0]["metrics"]["auc"],
             "leaderboard": {
-                "queries_flat": None,
-                "p95_ms": None,
-                "skipped": "the leaderboard is not built yet",
-            },  # fmt: skip
+                "entries": large["entries"],
+                "queries": large["queries"],
+                "queries_at_10": small["queries"],
+                "queries_flat": int(large["queries"] == small["queries"]),
+                "p95_ms": large["p95_ms"],
+                "median_ms": large["median_ms"],
+                "baseline_p95_ms": small["p95_ms"],
+                "requests": args.requests,
+            },
         }
     print_result(
         figures,

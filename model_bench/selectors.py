@@ -122,6 +122,13 @@ def artefact_for(user, job: BenchmarkJob, name: str) -> JobArtefact | None:
     return JobArtefact.objects.filter(job=job, name=name).first()
 
 
+BOARD_DEFERS = tuple(
+    f"submission__{field.name}"
+    for field in Submission._meta.concrete_fields
+    if field.name not in ("id", "model_card", "pictures")
+)
+
+
 def leaderboard(task: BenchmarkTask) -> QuerySet[LeaderboardEntry]:
     """The task's board as stored (model_bench.services.leaderboard): the shown entries, ranked
     first by rank, ties by the date of their result, those without a rank last. One query on
@@ -129,6 +136,9 @@ def leaderboard(task: BenchmarkTask) -> QuerySet[LeaderboardEntry]:
     return (
         LeaderboardEntry.objects.filter(task=task, shown=True)
         .select_related("submission")
+        # Of the submission, a board shows its model card and pictures only; its results (ROC
+        # points at each level) and errors can be large.
+        .defer(*BOARD_DEFERS)
         .order_by(F("rank").asc(nulls_last=True), "result_at", "pk")
     )
 
