@@ -171,9 +171,21 @@ def board_rows(task: BenchmarkTask, entries) -> list[dict]:
                 "submission": entry.submission_id,
                 "job": entry.job_id,
                 "pictures": _picture_paths(task, entry),
+                "card_url": reverse("model_bench:entry", args=[task.slug, entry.pk]),
             }
         )
     return rows
+
+
+def board_entry(task: BenchmarkTask, pk: int) -> LeaderboardEntry | None:
+    """One entry the board shows (its model card's page), or None: an entry not shown (a
+    group's other submissions) has no public page."""
+    return (
+        LeaderboardEntry.objects.filter(task=task, pk=pk, shown=True)
+        .select_related("submission")
+        .defer(*BOARD_DEFERS)
+        .first()
+    )
 
 
 PICTURES = ("roc", "confusion")

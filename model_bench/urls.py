@@ -20,6 +20,8 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/", task_pages.task_page, name="task"),
     path("benchmarks/<slug:slug>/queue/", task_pages.task_queue, name="task-queue"),
     path("benchmarks/<slug:slug>/jobs/<int:pk>/", job_pages.job_page, name="job"),
+    # A board entry's model card (a reference model's is its job's page).
+    path("benchmarks/<slug:slug>/entries/<int:pk>/", task_pages.entry_page, name="entry"),
     path(
         "benchmarks/<slug:slug>/jobs/<int:pk>/progress.json",
         job_pages.job_progress,

@@ -63,6 +63,9 @@ class LeaderboardEntrySerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text=_("Paths of its pictures: roc (binary tasks) and confusion."),
     )
+    card_url = serializers.CharField(
+        help_text=_("The path of its model card's page (a reference model's: its job's page).")
+    )
 
 
 class LeaderboardSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from curation import benchmark_selectors, mask_selectors
@@ -121,6 +122,42 @@ def task_context(request: HttpRequest, task: BenchmarkTask, queue_form=None) -> 
 def task_page(request: HttpRequest, slug: str) -> HttpResponse:
     task = public_task_or_404(slug)
     return render(request, "model_bench/task_page.html", task_context(request, task))
+
+
+CARD_FIELDS = (
+    ("architecture", gettext_lazy("Architecture")),
+    ("parameters", gettext_lazy("Number of parameters")),
+    ("training_data", gettext_lazy("Training data")),
+    ("settings", gettext_lazy("Training settings")),
+    ("training_time", gettext_lazy("Training time")),
+)
+
+
+@require_safe
+def entry_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A board entry's model card, public as the board is: what the submitter said of the
+    model (architecture, training data and settings, parameters, time, code and paper), the
+    release version it was scored on, its score with the interval, its pictures. A reference
+    model's card is its job's page, with the configuration the bank trained it with."""
+    task = public_task_or_404(slug)
+    entry = selectors.board_entry(task, pk)
+    if entry is None:
+        raise Http404(_("No such entry on this board."))
+    if entry.job_id:
+        return redirect("model_bench:job", task.slug, entry.job_id)
+    row = selectors.board_rows(task, [entry])[0]
+    card = entry.submission.model_card or {}
+    context = {
+        "task": task,
+        "entry": row,
+        "metric_title": result_tables.METRIC_TITLES.get(task.primary_metric, task.primary_metric),
+        "card": [
+            (title, card[name]) for name, title in CARD_FIELDS if card.get(name) not in (None, "")
+        ],
+        "code_url": card.get("code_url"),
+        "paper_url": card.get("paper_url"),
+    }
+    return render(request, "model_bench/entry_page.html", context)
 
 
 @login_required

@@ -1,7 +1,8 @@
 """Submissions in a real browser (issue 15, "Done when"): a researcher named on a live grant
 submits a predictions CSV from the task's page and sees it scored with every metric, its
-interval and its pictures, then an ONNX model that the worker runs and scores; a malformed CSV is refused with its reasons, row by row; a
-visitor sees the leaderboard with intervals, the submission and the reference model."""
+interval and its pictures, then an ONNX model that the worker runs and scores; a malformed CSV
+is refused with its reasons, row by row; a visitor sees the leaderboard with intervals, the
+submission and the reference model, and opens an entry's model card."""
 
 import pytest
 from django.utils import timezone
@@ -93,4 +94,9 @@ def test_submit_a_csv_see_it_scored_and_on_the_board(live_server, browser_page, 
     )
     assert "[0.410, 0.790]" in board and "Broken file" not in board
     assert visitor.get_by_role("link", name="ROC curve").count() == 1
+    visitor.locator("[data-leaderboard] tbody tr:not([data-reference]) th a").first.click()
+    visitor.wait_for_selector("[data-model-card]")
+    assert "ResNet-18, 224 px" in visitor.locator("[data-model-card]").inner_text() or (
+        "Dakar ONNX" in visitor.locator("h1").inner_text()
+    )
     screenshot(visitor, "leaderboard")

@@ -100,3 +100,51 @@ def test_a_result_is_for_its_group_and_curators_only(task, granted, curator):
     assert client_of(curator).get(path).status_code == 200
     assert Client().get(path).status_code == 302
     assert Submission.objects.get().state == SubmissionState.RECEIVED
+
+
+def test_each_board_entry_has_a_public_model_card(task, granted):
+    from django.utils import timezone
+
+    from model_bench.models import BenchmarkJob, JobState, LeaderboardEntry
+    from model_bench.services import leaderboard
+
+    user = granted["accessor"]
+    first = submissions.submit(
+        task=task, user=user, data=csv_for(task), file_name="a.csv", title="Kigali CNN",
+        model_card={"architecture": "EfficientNet-B0", "parameters": "5,300,000",
+                    "training_data": "Our own 4,000 VIA images", "code_url": "https://example.org/code"},
+    )  # fmt: skip
+    second = submissions.submit(task=task, user=user, data=csv_for(task, lambda n: 0.5),
+                                file_name="b.csv", title="Constant")  # fmt: skip
+    for submission in (first, second):
+        submissions.score(submission.pk)
+    job = BenchmarkJob.objects.create(
+        task=task, model="baseline", seed=0, state=JobState.SUCCEEDED, finished_at=timezone.now(),
+        results={"rows": [{"model": "baseline", "level": "image", "n_test": 9,
+                           "metrics": {"auc": {"value": 0.6, "ci_low": 0.4, "ci_high": 0.8}}}]},
+    )  # fmt: skip
+    leaderboard.refresh(task)
+    board = Client().get(f"/benchmarks/{task.slug}/").content.decode()
+    shown = LeaderboardEntry.objects.get(submission__in=[first, second], shown=True)
+    assert f'href="/benchmarks/{task.slug}/entries/{shown.pk}/"' in board
+    page = Client().get(f"/benchmarks/{task.slug}/entries/{shown.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert shown.name in html and task.version.label in html
+    if shown.submission_id == first.pk:
+        assert (
+            "EfficientNet-B0" in html and "5300000" in html and "https://example.org/code" in html
+        )
+        assert 'rel="nofollow noopener noreferrer"' in html
+    hidden = LeaderboardEntry.objects.get(submission__in=[first, second], shown=False)
+    assert Client().get(f"/benchmarks/{task.slug}/entries/{hidden.pk}/").status_code == 404
+    reference = LeaderboardEntry.objects.get(job=job)
+    answer = Client().get(f"/benchmarks/{task.slug}/entries/{reference.pk}/")
+    assert (
+        answer.status_code == 302
+        and answer["Location"] == f"/benchmarks/{task.slug}/jobs/{job.pk}/"
+    )
+    api = Client().get(f"/api/benchmarks/{task.slug}/leaderboard/").json()
+    assert {e["card_url"] for e in api["entries"]} >= {
+        f"/benchmarks/{task.slug}/entries/{shown.pk}/"
+    }
