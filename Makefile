@@ -24,7 +24,6 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py load_demo_benchmarks
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/celery -A config worker --pool solo --beat --schedule var/celerybeat-schedule \
 		--loglevel INFO & worker=$$!; \

@@ -9,6 +9,7 @@ class ModelBenchConfig(AppConfig):
     def ready(self) -> None:
         # Benchmark jobs whose message was lost, or whose worker died, are taken up again by the
         # reconciler (imagebank.reconcile), as every kind of background work of the bank.
+        from imagebank.demo import register_demo_loader
         from imagebank.reconcile import WorkKind, register_work_kind
         from model_bench import tasks  # noqa: F401 - registered with the Celery app at start
         from model_bench.services import jobs, submissions
@@ -29,3 +30,11 @@ class ModelBenchConfig(AppConfig):
                 backlog=submissions.submissions_backlog,
             )
         )
+        # `load_demo` ends with the benchmark demo: a published release and one task of each kind.
+        register_demo_loader("benchmarks", load_demo_benchmarks)
+
+
+def load_demo_benchmarks(stdout) -> None:
+    from django.core.management import call_command
+
+    call_command("load_demo_benchmarks", stdout=stdout)

@@ -71,7 +71,7 @@ def change_form_data(response) -> dict:
 
 @pytest.fixture
 def demo_data():
-    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", "--core-only", stdout=io.StringIO())
 
 
 def test_every_model_is_registered():

@@ -1,4 +1,5 @@
-"""`load_demo_benchmarks`, after `load_demo`: a published release with its splits, one benchmark
+"""`load_demo` ends with `load_demo_benchmarks` (or that alone after `load_demo --core-only`): a
+published release with its splits, one benchmark
 task of each kind, masks on the synthetic cases; a second run creates nothing."""
 
 import io
@@ -16,9 +17,9 @@ from model_bench.models import BenchmarkTask, TaskKind
 pytestmark = pytest.mark.django_db
 
 
-def run(command: str) -> str:
+def run(command: str, *args: str) -> str:
     out = io.StringIO()
-    call_command(command, stdout=out)
+    call_command(command, *args, stdout=out)
     return out.getvalue()
 
 
@@ -31,8 +32,7 @@ def counts() -> dict[str, int]:
 
 def test_builds_the_benchmark_demo_once(local_storage):
     # One test, because loading the demo is the slow part (about 30 s on two busy cores).
-    run("load_demo")
-    output = run("load_demo_benchmarks")
+    output = run("load_demo")
 
     assert f"Created {len(BENCH_CASES)} accepted cases" in output
     assert "run_benchmark demo-cin2-images" in output
@@ -71,9 +71,19 @@ def test_builds_the_benchmark_demo_once(local_storage):
         assert mask.foreground_pixels > 0
 
     before = counts()
-    again = run("load_demo_benchmarks")
-    assert "nothing created" in again
+    again = run("load_demo")
+    assert "Benchmark demo already present: nothing created." in again
+    assert "run_benchmark demo-cin2-images" in again
     assert counts() == before
+    assert "nothing created" in run("load_demo_benchmarks")
+    assert counts() == before
+
+
+def test_core_only_leaves_the_benchmarks_out(local_storage):
+    output = run("load_demo", "--core-only")
+    assert "Demo benchmarks" not in output
+    assert not BenchmarkTask.objects.exists()
+    assert not ReleaseVersion.objects.exists()
 
 
 def test_needs_load_demo_first(local_storage):

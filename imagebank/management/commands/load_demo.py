@@ -6,6 +6,9 @@ it again creates nothing new: users are found by email, sites by slug and cases 
 their made-up local patient ID. The image processing and the quality checks that a Celery worker
 would run later are run here directly, because the worker may not be up yet; the queued copies
 find the work done and skip.
+
+Then it runs what the apps above imagebank add to the demo (`imagebank.demo`: model_bench's
+benchmark release and tasks), unless `--core-only` is given.
 """
 
 import functools
@@ -20,6 +23,7 @@ from django.db import transaction
 
 from fixtures.demo_catalogue import CASES, DEMO_PASSWORD, SITES, USERS, DemoCase, DemoSite, DemoUser
 from fixtures.synthetic_cervix import Artefacts, sequence
+from imagebank.demo import demo_loaders
 from imagebank.lifecycle import CaseState
 from imagebank.models import Case, ProcessingStatus, Site, User
 from imagebank.pseudonyms import pseudonym_for
@@ -40,7 +44,18 @@ def photographs(seed: int, lesion: bool, artefacts: Artefacts) -> tuple[tuple[st
 
 
 class Command(BaseCommand):
-    help = "Load the demo sites, users (one per role) and cases. Safe to run again."
+    help = (
+        "Load the demo sites, users (one per role) and cases, then what the other apps add to the "
+        "demo. Safe to run again."
+    )
+
+    def add_arguments(self, parser) -> None:
+        added = ", ".join(loader.name for loader in demo_loaders()) or "nothing"
+        parser.add_argument(
+            "--core-only",
+            action="store_true",
+            help=f"Only the sites, users and cases, without what the other apps add ({added}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
@@ -63,6 +78,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(self.style.SUCCESS("Demo data already present: nothing created."))
+        if not options["core_only"]:
+            for loader in demo_loaders():
+                self.stdout.write(self.style.MIGRATE_HEADING(f"Demo {loader.name}:"))
+                loader.load(self.stdout)
         self._print_logins()
 
     def _site(self, spec: DemoSite, created: Counter) -> Site:
