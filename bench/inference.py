@@ -4,8 +4,9 @@
         [--batch-size 8] [--rounds 5] [--models repvgg,unetpp,…] [--threads 1]
         [--clock cpu|wall]
 
-For each reference network model (issue 14: repvgg, vgg, resnet, densenet, unetpp and the
-segmentation-guided pipeline unetpp-repvgg-vote), built with the options the benchmark's jobs use
+For each reference network model (issue 14: repvgg, vgg, resnet, densenet, cnn-lgbm, unetpp and
+the segmentation-guided pipeline unetpp-repvgg-vote; the baseline and pixel-baseline have no
+network to compare with), built with the options the benchmark's jobs use
 (model_bench.reference_models' defaults; randomly initialised: the cost of a forward pass does not
 depend on the weights), on the same batch of synthetic uint8 images (N, S, S, 3):
 
@@ -16,7 +17,8 @@ depend on the weights), on the same batch of synthetic uint8 images (N, S, S, 3)
   each, the three original variants through the second classifier, the weighted votes of the four
   rows);
 - the bare pass: the same networks' forward calls on the same batches, as tensors already
-  normalised and on the device (for the pipeline, the tensors of the variants that path made).
+  normalised and on the device (for the pipeline, the tensors of the variants that path made; for
+  cnn-lgbm the CNN's features and then LightGBM on them, the trees being part of the model).
 
 Both run --rounds times after a warm-up, alternating call by call (a fast model's calls repeated
 for at least half a second a round), the fastest round of each kept (a busy machine favours
@@ -43,6 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from result import print_result  # noqa: E402 - bench/result.py, beside this script
@@ -50,7 +53,8 @@ from result import print_result  # noqa: E402 - bench/result.py, beside this scr
 from model_bench.networks import build  # noqa: E402
 from model_bench.networks.determinism import pick_device  # noqa: E402
 from model_bench.networks.repvgg import deploy  # noqa: E402
-from model_bench.training.classifiers import predict_proba  # noqa: E402
+from model_bench.training import hybrid  # noqa: E402
+from model_bench.training.classifiers import TrainedClassifier, predict_proba  # noqa: E402
 from model_bench.training.data import batches, to_tensor  # noqa: E402
 from model_bench.training.pipeline import (  # noqa: E402
     DEFAULT_WEIGHTS,
@@ -70,9 +74,11 @@ CLASSIFIERS = {
     "resnet": {"width_multiplier": 0.5},
     "densenet": {"layers": [4, 8, 12, 8], "growth_rate": 12},
 }
+# cnn-lgbm: the hybrid's ResNet at the job's width, then its trees (model_bench.training.hybrid).
+HYBRID = {"backbone": "resnet", "options": {"width_multiplier": 0.5}}
 SEGMENTER = {"base_width": 16}
 PIPELINE = {"segmenter": {}, "classifier": {}}  # the pipeline runs at the networks' defaults
-MODELS = (*CLASSIFIERS, "unetpp", "unetpp-repvgg-vote")
+MODELS = (*CLASSIFIERS, "cnn-lgbm", "unetpp", "unetpp-repvgg-vote")
 
 
 def synchronize(device: torch.device) -> None:
@@ -109,6 +115,47 @@ def classifier_case(name: str, images: np.ndarray, batch_size: int, device: torc
         predict_proba(network, images, batch_size=batch_size, device=str(device))
 
     return path, bare_forwards([(network, on_device(images, device))], batch_size, device)
+
+
+def hybrid_case(images: np.ndarray, batch_size: int, device: torch.device):
+    """The CNN's pooled features then LightGBM, as HybridModel.predict_proba runs them. The trees
+    are part of the model, so the bare pass is the CNN's features on the device tensors plus the
+    booster on those features: what is left outside is the conversion and the copies. The booster
+    has every round the trainer allows (no early stopping), fitted on random features."""
+    torch.manual_seed(0)
+    options = {**hybrid.BACKBONE_DEFAULTS[HYBRID["backbone"]], **HYBRID["options"]}
+    network = build(HYBRID["backbone"], num_classes=2, **options).to(device).eval()
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, network.num_features)).astype(np.float32)
+    booster = lgb.train(
+        {**hybrid.LGBM_PARAMS, "seed": 0, "objective": "binary"},
+        lgb.Dataset(features, label=rng.integers(0, 2, 200)),
+        num_boost_round=hybrid.NUM_BOOST_ROUND,
+    )
+    model = hybrid.HybridModel(
+        cnn=TrainedClassifier(HYBRID["backbone"], network, options=options),
+        booster=booster,
+        n_classes=2,
+        best_iteration=0,
+        batch_size=batch_size,
+        device=str(device),
+    )
+    x = on_device(images, device)
+    features_of_images = hybrid.extract_features(
+        network, images, batch_size=batch_size, device=str(device)
+    )
+
+    def bare() -> None:
+        with torch.no_grad():
+            for index in batches(len(x), batch_size):
+                network.features(x[index])
+        synchronize(device)
+        booster.predict(features_of_images)
+
+    def path() -> None:
+        model.predict_proba(images)
+
+    return path, bare
 
 
 def segmenter_case(images: np.ndarray, batch_size: int, device: torch.device):
@@ -220,6 +267,8 @@ def main() -> None:
     for name in models:
         if name in CLASSIFIERS:
             path, bare = classifier_case(name, images, args.batch_size, device)
+        elif name == "cnn-lgbm":
+            path, bare = hybrid_case(images, args.batch_size, device)
         elif name == "unetpp":
             path, bare = segmenter_case(images, args.batch_size, device)
         else:

@@ -4,6 +4,8 @@ bench/result.py, with its figures, its targets and whether each is met."""
 import ast
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,20 @@ def test_each_script_ends_with_print_result(script):
     assert getattr(last.value.func, "id", "") == "print_result", (
         f"{script.name}: main() must end with print_result(...)"
     )
+
+
+def test_inference_times_every_reference_network_model():
+    # The smallest run: the script still builds each model's path and bare pass and reports both,
+    # so a change to a model's inference code that the bench no longer follows fails here.
+    run = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(BENCH / "inference.py"), "--size", "32", "--images", "4",
+         "--batch-size", "2", "--rounds", "1"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    body = json.loads(run.stdout.strip().splitlines()[-1].removeprefix("RESULT "))
+    assert set(body["models"]) == {
+        "repvgg", "vgg", "resnet", "densenet", "cnn-lgbm", "unetpp", "unetpp-repvgg-vote",
+    }  # fmt: skip
+    for figures in body["models"].values():
+        assert figures["path_s"] > 0 and figures["bare_s"] > 0
+    assert set(body["met"]) == {f"overhead_{name}" for name in body["models"]}
