@@ -38,7 +38,12 @@ size's own. Then:
   (SHA-256 and CRC-32 of every byte: `baseline.hashed_s`, what the stream cannot avoid as it
   stands), the view in this process through Django's test client (`in_process`: no gunicorn,
   socket or HTTP client), and a GET with the files dropped from the page cache again (`disk`,
-  against `baseline.disk_s`: `ratio_disk`).
+  against `baseline.disk_s`: `ratio_disk`);
+- the ceiling of any streamed download on this machine (local storage, --rounds times, the
+  median): a forked child sends the same files with sendfile over one loopback TCP connection to
+  this process, which reads them as a GET does (`baseline.loopback_s`); `ratio_loopback` is its
+  throughput over the warm baseline's (the best ratio a server could reach here) and
+  `stream_of_loopback` the cached GET's throughput over it.
 
 Throughput is release bytes (the members' sizes) per second; the archive adds its headers. The
 ratio is the median cached GET's throughput over the median baseline's (target >= 0.8 at every
@@ -109,8 +114,9 @@ S3_BUCKET = "imagebank-bench"
 LOCAL_RATIO_NOTE = (
     "local: the warm baseline is a page-cache copy (several GB/s) while the stream CRC-32s and "
     "SHA-256s every byte and crosses gunicorn, a socket and the HTTP client, so ratio_<size> "
-    "(local) stays well under 0.8 (see ratio_hashed for the hashing ceiling and ratio_disk against "
-    "a cold disk read); s3 (storage.s3) is the comparison with the storage production uses."
+    "(local) stays well under 0.8 (see ratio_hashed for the hashing ceiling, ratio_loopback for "
+    "the best any server could send over loopback here, and ratio_disk against a cold disk "
+    "read); s3 (storage.s3) is the comparison with the storage production uses."
 )
 
 
@@ -363,6 +369,37 @@ def read_stored(keys: list[str], hashed: bool = False) -> tuple[float, int]:
         if digest is not None:
             digest.hexdigest()
     return time.perf_counter() - started, read
+
+
+def send_over_loopback(keys: list[str]) -> float:
+    """The fastest any server on this machine could send these files: a forked child sends them
+    with sendfile (zero-copy from the page cache) over one loopback TCP connection, and this
+    process receives them as `download` does (1 MiB readinto pieces, discarded). No HTTP, no
+    ZIP, no checksums: the ceiling of a streamed download here. Local storage only. Seconds."""
+    from django.core.files.storage import default_storage
+
+    paths = [default_storage.path(key) for key in keys]
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = listener.getsockname()
+    pid = os.fork()
+    if pid == 0:  # the child: send, then leave without running the parent's cleanup
+        try:
+            connection, _ = listener.accept()
+            with connection:
+                for path in paths:
+                    with open(path, "rb") as handle:
+                        connection.sendfile(handle)
+        finally:
+            os._exit(0)
+    listener.close()
+    view = memoryview(bytearray(READ_PIECE))
+    started = time.perf_counter()
+    with socket.create_connection(address) as client:
+        while client.recv_into(view):
+            pass
+    seconds = time.perf_counter() - started
+    os.waitpid(pid, 0)
+    return seconds
 
 
 def evict(keys: list[str]) -> bool:
@@ -744,6 +781,8 @@ def _mb_s(release_bytes: int, seconds: float) -> float:
 def measure_size(
     version: dict, grant: tuple, env: dict, args, folder: Path, smallest: bool
 ) -> dict:
+    from django.conf import settings
+
     grant_pk, token, _accessor = grant
     path = archive_path(grant_pk, version["slug"])
     keys = stored_keys(version["version_pk"])
@@ -781,6 +820,12 @@ def measure_size(
             baselines.append(read_stored(keys)[0])
             cached.append(timed_get())
         hashed_s, _ = read_stored(keys, hashed=True)
+        # The loopback ceiling, on local storage (objects have no file to sendfile from).
+        loopback_s = (
+            statistics.median(send_over_loopback(keys) for _ in range(args.rounds))
+            if not settings.USE_S3
+            else None
+        )
         in_process_s = view_in_process(path, token)
         disk = None
         if evicted:
@@ -816,6 +861,8 @@ def measure_size(
             "rounds_s": baselines,
             "hashed_s": hashed_s,
             "hashed_mb_s": _mb_s(size, hashed_s),
+            "loopback_s": loopback_s,
+            "loopback_mb_s": _mb_s(size, loopback_s) if loopback_s else None,
         },
         "cold": {
             "s": cold["s"],
@@ -845,6 +892,9 @@ def measure_size(
         "ratio": _mb_s(size, cached_s) / _mb_s(size, baseline_s),
         "ratio_cold": _mb_s(size, cold["s"]) / _mb_s(size, baseline_s),
         "ratio_hashed": _mb_s(size, hashed_s) / _mb_s(size, baseline_s),
+        # The best ratio any streamed download could reach here, and the stream against it.
+        "ratio_loopback": baseline_s / loopback_s if loopback_s else None,
+        "stream_of_loopback": loopback_s / cached_s if loopback_s else None,
         "ratio_in_process": _mb_s(size, in_process_s) / _mb_s(size, baseline_s),
         "ratio_disk": _mb_s(size, disk["s"]) / _mb_s(size, disk_read_s) if disk else None,
         "worker": {
@@ -916,6 +966,7 @@ def _storage_summary(figures: dict) -> dict:
                 "cached_mb_s": size["cached"]["mb_s"],
                 "ratio": size["ratio"],
                 "ratio_cold": size["ratio_cold"],
+                "ratio_loopback": size.get("ratio_loopback"),
                 "peak_growth_mb": size["worker"]["peak_growth_mb"],
             }
             for label, size in figures["sizes"].items()
