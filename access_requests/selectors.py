@@ -5,7 +5,13 @@ filter).
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from access_requests.models import GroupInvitation, GroupMember, MemberRole, ResearchGroup
+from access_requests.models import (
+    GroupInvitation,
+    GroupMember,
+    MemberRole,
+    MembershipEvent,
+    ResearchGroup,
+)
 from access_requests.roles import ACCESS_COMMITTEE
 from imagebank.roles import CURATOR, has_role
 
@@ -61,6 +67,18 @@ def members_of(group: ResearchGroup, *, viewer) -> QuerySet[GroupMember]:
         GroupMember.objects.filter(group=group)
         .select_related("user")
         .order_by(pi_first, "user__email")
+    )
+
+
+def membership_history(group: ResearchGroup, *, viewer) -> QuerySet[MembershipEvent]:
+    """Who joined, left or led the group and when, newest first; for those who see its
+    members (a removed member's entries stay, the member row does not)."""
+    if not can_see_members(group, viewer):
+        return MembershipEvent.objects.none()
+    return (
+        MembershipEvent.objects.filter(group=group)
+        .select_related("user", "actor")
+        .order_by("-at", "-pk")
     )
 
 

@@ -10,7 +10,15 @@ from .grants import (
     ReleaseVersionGroupPermission,
     ReleaseVersionUserPermission,
 )
-from .groups import GroupInvitation, GroupKind, GroupMember, MemberRole, ResearchGroup
+from .groups import (
+    GroupInvitation,
+    GroupKind,
+    GroupMember,
+    MemberRole,
+    MembershipChange,
+    MembershipEvent,
+    ResearchGroup,
+)
 from .requests import (
     CRITERIA,
     AccessRequest,
@@ -33,6 +41,8 @@ __all__ = [
     "GroupInvitation",
     "GroupKind",
     "GroupMember",
+    "MembershipChange",
+    "MembershipEvent",
     "MemberRole",
     "ReleaseVersionGroupPermission",
     "ReleaseVersionUserPermission",

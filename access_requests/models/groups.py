@@ -99,3 +99,34 @@ class GroupInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.group_id}"
+
+
+class MembershipChange(models.TextChoices):
+    FOUNDED = "founded", _("founded the group and leads it")
+    JOINED = "joined", _("joined by invitation")
+    REMOVED = "removed", _("removed from the group")
+    LEADS = "leads", _("became the principal investigator")
+    STEPPED_DOWN = "stepped_down", _("handed the group over and stays a member")
+
+
+class MembershipEvent(models.Model):
+    """One change of who is in a group, or who leads it, kept after the membership row itself is
+    gone: the committee approves named accessors of a group, so who belonged to it, and when, is
+    part of the record of who could download what. Written by the services in the transaction of
+    the change; nothing updates or deletes a row."""
+
+    group = models.ForeignKey(ResearchGroup, on_delete=models.CASCADE, related_name="membership")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    change = models.CharField(max_length=12, choices=MembershipChange.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    invitation = models.ForeignKey(
+        GroupInvitation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["group", "at", "pk"]
+        indexes = [models.Index(fields=["group", "at"], name="membershipevent_group_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.change} in {self.group_id}"

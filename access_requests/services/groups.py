@@ -13,6 +13,9 @@ tool here), as for the sites' country (imagebank.models.Site).
 
 Accepting an invitation makes the user a member of the group only; it gives no bank-wide role.
 
+Every change of who is in a group or who leads it writes a MembershipEvent in the same
+transaction (founded, joined, removed, leads, stepped down), which outlives the membership row.
+
 Every function raises ValidationError({field: message}) on bad input and PermissionDenied when the
 actor may not.
 """
@@ -37,6 +40,8 @@ from access_requests.models import (
     GroupKind,
     GroupMember,
     MemberRole,
+    MembershipChange,
+    MembershipEvent,
     ResearchGroup,
 )
 from access_requests.roles import RESEARCHER
@@ -133,9 +138,17 @@ def create_group(
         signing_official_email=signing_official_email,
     )
     group.full_clean()  # lengths
-    group.save()
-    GroupMember.objects.create(group=group, user=actor, role=MemberRole.PRINCIPAL_INVESTIGATOR)
+    with transaction.atomic():
+        group.save()
+        GroupMember.objects.create(group=group, user=actor, role=MemberRole.PRINCIPAL_INVESTIGATOR)
+        _record(group, actor, MembershipChange.FOUNDED, actor=actor)
     return group
+
+
+def _record(group: ResearchGroup, user: User, change: str, *, actor: User, invitation=None):
+    MembershipEvent.objects.create(
+        group=group, user=user, change=change, actor=actor, invitation=invitation
+    )
 
 
 # --- invitations ---------------------------------------------------------------------------------
@@ -225,6 +238,7 @@ def accept_invitation(*, token: str, user: User) -> GroupMember:
         member = GroupMember.objects.create(
             group=invitation.group, user=user, role=MemberRole.MEMBER
         )
+        _record(invitation.group, user, MembershipChange.JOINED, actor=user, invitation=invitation)
     invitation.accepted_at = now
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -268,6 +282,7 @@ def remove_member(*, group: ResearchGroup, actor: User, user: User) -> None:
     deleted, _details = GroupMember.objects.filter(group=group, user=user).delete()
     if not deleted:
         raise ValidationError({"user": _("This person is not a member of the group.")})
+    _record(group, user, MembershipChange.REMOVED, actor=actor)
     for grant in Grant.objects.filter(group=group, accessors=user).select_related("auth_group"):
         grant_services.drop_accessor(grant, user)
 
@@ -298,5 +313,7 @@ def transfer_pi(*, group: ResearchGroup, actor: User, new_pi: User) -> GroupMemb
         ) from None
     group.principal_investigator = new_pi
     group.save(update_fields=["principal_investigator"])
+    _record(group, actor, MembershipChange.STEPPED_DOWN, actor=actor)
+    _record(group, new_pi, MembershipChange.LEADS, actor=actor)
     membership.refresh_from_db()
     return membership

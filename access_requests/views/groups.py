@@ -118,6 +118,7 @@ def _detail_page(
     context = {
         "group": group,
         "members": selectors.members_of(group, viewer=request.user),
+        "membership_history": selectors.membership_history(group, viewer=request.user),
         "invitations": selectors.pending_invitations(group, viewer=request.user),
         "is_pi": is_pi,
         "is_member": selectors.is_member(group, request.user),

@@ -12,7 +12,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from access_requests import selectors
-from access_requests.models import GroupInvitation, GroupKind, GroupMember, MemberRole
+from access_requests.models import (
+    GroupInvitation,
+    GroupKind,
+    GroupMember,
+    MemberRole,
+    MembershipChange,
+    MembershipEvent,
+)
 from access_requests.services import groups
 from tests.factories import UserFactory, make_user_with_role
 from tests.roles import Role
@@ -364,6 +371,48 @@ def test_the_group_is_handed_only_to_a_member_and_only_by_the_pi():
         groups.transfer_pi(group=group, actor=member, new_pi=member)
     group.refresh_from_db()
     assert group.principal_investigator == pi
+
+
+@pytest.mark.django_db
+def test_every_membership_change_is_recorded_and_outlives_the_member():
+    group = make_group()
+    founder = group.principal_investigator
+    member, leaver = add_member(group), add_member(group)
+    groups.remove_member(group=group, actor=founder, user=leaver)
+    groups.transfer_pi(group=group, actor=founder, new_pi=member)
+    events = list(MembershipEvent.objects.filter(group=group).order_by("at", "pk"))
+    assert [(event.user, event.change, event.actor) for event in events] == [
+        (founder, MembershipChange.FOUNDED, founder),
+        (member, MembershipChange.JOINED, member),
+        (leaver, MembershipChange.JOINED, leaver),
+        (leaver, MembershipChange.REMOVED, founder),
+        (founder, MembershipChange.STEPPED_DOWN, founder),
+        (member, MembershipChange.LEADS, founder),
+    ]
+    # A join names the invitation it used; the removed member's membership row is gone, their
+    # history is not.
+    assert events[1].invitation.accepted_by == member
+    assert not GroupMember.objects.filter(group=group, user=leaver).exists()
+    # The newest first, for whoever sees the members; nothing for anyone else.
+    seen = selectors.membership_history(group, viewer=make_user_with_role(Role.ACCESS_COMMITTEE))
+    assert [event.pk for event in seen] == [event.pk for event in reversed(events)]
+    assert not selectors.membership_history(group, viewer=leaver).exists()
+    assert not selectors.membership_history(group, viewer=researcher()).exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_change_records_nothing():
+    group = make_group()
+    pi = group.principal_investigator
+    member = add_member(group)
+    before = MembershipEvent.objects.count()
+    with pytest.raises(ValidationError):
+        groups.remove_member(group=group, actor=pi, user=pi)
+    with pytest.raises(PermissionDenied):
+        groups.transfer_pi(group=group, actor=member, new_pi=member)
+    with pytest.raises(ValidationError):
+        groups.transfer_pi(group=group, actor=pi, new_pi=researcher())
+    assert MembershipEvent.objects.count() == before
 
 
 # --- who sees what -------------------------------------------------------------------------------

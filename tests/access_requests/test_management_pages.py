@@ -17,6 +17,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from access_requests.lifecycle import GrantState, RequestState
 from access_requests.models import (
@@ -243,7 +244,12 @@ def test_the_pi_confirms_and_removes_a_member():
     assert response.status_code == 302
     assert response["Location"] == group_url("group-detail", group)
     assert not GroupMember.objects.filter(group=group, user=member).exists()
-    assert f'data-member="{member.email}"' not in html(client.get(group_url("group-detail", group)))
+    after = html(client.get(group_url("group-detail", group)))
+    assert f'data-member="{member.email}"' not in after
+    # The membership history keeps them, and who removed them.
+    assert f'data-change="removed" data-user="{member.email}"' in after
+    history = after.split("data-membership-history")[1].split("</ol>")[0]
+    assert "by " + escape(g["pi"].full_name or g["pi"].email) in history
     # The former member no longer sees the group.
     assert signed_in(member).get(group_url("group-detail", group)).status_code == 404
 
