@@ -9,6 +9,8 @@ ONNX operators only.
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,30 @@ DYNAMO_OPSET = 18
 TORCHSCRIPT_OPSET = 17
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
+
+
+# What the exporter logs on every export and nobody needs: onnxscript's and onnx_ir's passes at
+# INFO ("No unused functions to remove"), and torch's registry warning that torchvision, which
+# the bank does not install, is missing. Raised to these levels for the export only; anything
+# worse still shows.
+QUIET_LOGGERS = {
+    "onnx_ir": logging.WARNING,
+    "onnxscript": logging.WARNING,
+    "torch.onnx._internal.exporter._registration": logging.ERROR,
+}
+
+
+@contextmanager
+def quiet_exporter() -> Iterator[None]:
+    loggers = {name: logging.getLogger(name) for name in QUIET_LOGGERS}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    try:
+        for name, logger in loggers.items():
+            logger.setLevel(max(QUIET_LOGGERS[name], logger.getEffectiveLevel()))
+        yield
+    finally:
+        for name, logger in loggers.items():
+            logger.setLevel(levels[name])
 
 
 class OnnxMismatchError(AssertionError):
@@ -41,7 +67,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
     model.eval()
     try:
         try:
-            _export_dynamo(model, example, path)
+            with quiet_exporter():
+                _export_dynamo(model, example, path)
         except Exception:
             logger.warning(
                 "The torch.export-based ONNX exporter failed; trying the TorchScript exporter.",

@@ -6,6 +6,7 @@ one CPU core; the defaults (A0, ResNet-18, …) differ only in widths and depths
 """
 
 import copy
+import logging
 
 import onnx
 import pytest
@@ -253,3 +254,15 @@ def test_onnx_export_falls_back_to_the_torchscript_exporter(tmp_path, monkeypatc
     path = export_onnx(model, images(2), tmp_path / "vgg.onnx")
     assert "trying the TorchScript exporter" in caplog.text
     assert check_onnx(model, path, images(5)) <= 1e-4
+
+
+def test_onnx_export_logs_nothing_at_info(tmp_path, caplog):
+    # The exporter's passes log at INFO and torch warns that torchvision is missing on every
+    # export; a job's log and run_benchmark's output would drown in it.
+    network = build("repvgg", num_classes=2, width_multiplier=0.25)
+    with caplog.at_level(logging.INFO):
+        export_onnx(network, torch.randn(2, 3, 32, 32), tmp_path / "quiet.onnx")
+    noisy = [r for r in caplog.records if r.name.startswith(("onnx_ir", "onnxscript", "torch"))]
+    assert noisy == []
+    # The levels come back after the export.
+    assert logging.getLogger("onnx_ir").level == logging.NOTSET
