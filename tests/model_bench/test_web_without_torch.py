@@ -18,6 +18,7 @@ import model_bench.services.jobs, model_bench.services.evaluation, model_bench.s
 import model_bench.management.commands.score_predictions, model_bench.tasks
 import model_bench.services.submissions, model_bench.services.masks
 import model_bench.services.onnx_models
+import model_bench.management.commands.load_demo_benchmarks  # load_demo runs it on the web image
 heavy = sorted(n for n in ("torch", "onnxruntime", "onnx", "lightgbm") if n in sys.modules)
 print(",".join(heavy))
 """
