@@ -3,7 +3,8 @@
 Started by model_bench.services.onnx_models.run as `python -I onnx_child.py MODEL IMAGES OUT
 THREADS MEMORY_MB CPU_SECONDS OUT_BYTES`, in an empty folder, with an environment that holds no
 secret. Its first act is to limit itself (address space, CPU time, size of any file written, no
-core dump) and to ask to be killed with its parent, before onnxruntime reads the model. It
+core dump) and to ask to be killed with its parent (or to exit, when the parent died before
+that request), before onnxruntime reads the model. It
 imports neither Django nor the project: only numpy and onnxruntime, with the CPU execution
 provider and no custom-operator library.
 
@@ -16,11 +17,14 @@ onnxruntime is missing: the worker's fault, not the model's).
 import contextlib
 import ctypes
 import json
+import os
 import resource
 import signal
 import sys
 
 DEFAULT_BATCH = 8
+# The worker's process ID, set by the worker: who must still be this process's parent.
+PARENT_VARIABLE = "ONNX_CHILD_PARENT"
 # How onnxruntime says that an allocation failed (the address-space limit was reached).
 OUT_OF_MEMORY = ("Failed to allocate memory", "bad_alloc", "BFCArena")
 
@@ -40,6 +44,12 @@ def limit_self(memory_mb: int, cpu_seconds: int, out_bytes: int) -> None:
     # Linux: die with the worker rather than outlive it (PR_SET_PDEATHSIG is 1).
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    # A worker killed between starting this process and the line above sends no signal: this
+    # process was handed to init (or a subreaper) already, so its parent is no longer the worker
+    # that started it. Then nobody waits for the model: stop before reading it.
+    worker = os.environ.get(PARENT_VARIABLE, "")
+    if worker.isdigit() and os.getppid() != int(worker):
+        os._exit(6)
 
 
 def main(model_path: str, images_path: str, out_path: str, threads: int) -> None:

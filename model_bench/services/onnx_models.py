@@ -243,6 +243,7 @@ def run(
             "HOME": name,
             "OMP_NUM_THREADS": str(limits.threads),
             "LANG": "C.UTF-8",
+            "ONNX_CHILD_PARENT": str(os.getpid()),  # onnx_child.PARENT_VARIABLE
         }
         with open(folder / "stderr.txt", "wb") as stderr:
             # The command is ours (this interpreter, the child script); only the model is theirs.

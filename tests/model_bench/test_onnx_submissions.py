@@ -193,7 +193,7 @@ def test_a_killed_worker_leaves_no_model_running():
     worker = subprocess.Popen(  # noqa: S603 (our own code, our interpreter)
         [sys.executable, "-c", KILLED_WORKER], cwd=django_settings.BASE_DIR
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # Django's start and the model's build, on a busy machine
     while not set(_children_running()) - before and time.monotonic() < deadline:
         time.sleep(0.2)
     child = set(_children_running()) - before
@@ -204,3 +204,25 @@ def test_a_killed_worker_leaves_no_model_running():
     while set(_children_running()) & child and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not set(_children_running()) & child, "the model outlived its worker"
+
+
+def test_a_model_process_whose_worker_died_before_it_asked_to_die_with_it_stops(tmp_path):
+    # The window PR_SET_PDEATHSIG cannot cover: the worker killed after starting the child but
+    # before the child's request. The child then has another parent than the one named, and
+    # stops before reading the model (which is not even there).
+    not_my_parent = os.getppid()  # alive, and not the parent of the child started below
+    done = subprocess.run(  # noqa: S603 (our own code, our interpreter)
+        [sys.executable, "-I", str(onnx_models.CHILD), "model.onnx", "images.npy", "out.npy",
+         "1", "2048", "10", str(2**20)],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "ONNX_CHILD_PARENT": str(not_my_parent)},
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 6, done.stderr
+    # Named correctly, the same child goes on (and fails on the missing model, as it should).
+    done = subprocess.run(  # noqa: S603 (our own code, our interpreter)
+        [sys.executable, "-I", str(onnx_models.CHILD), "model.onnx", "images.npy", "out.npy",
+         "1", "2048", "10", str(2**20)],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "ONNX_CHILD_PARENT": str(os.getpid())},
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 6
